@@ -1,0 +1,2 @@
+//! poolvc
+fn main() {}
