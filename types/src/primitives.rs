@@ -32,6 +32,21 @@ pub type Gwei = u64;
 pub type ValidatorIndex = u64;
 /// A committee's index within a slot.
 pub type CommitteeIndex = u64;
+/// A withdrawal's global index.
+pub type WithdrawalIndex = u64;
+/// A KZG commitment to a blob (`KZGCommitment`, a compressed G1 point), not validated.
+pub type KzgCommitment = FixedBytes<48>;
+/// A KZG proof (`KZGProof`, a compressed G1 point), not validated.
+pub type KzgProof = FixedBytes<48>;
+/// The 32 free bytes a proposer puts in a block.
+pub type Graffiti = Hash256;
+/// An address on the execution layer (fee recipients, withdrawal addresses).
+pub type ExecutionAddress = Address;
+/// An execution-layer block hash.
+pub type ExecutionBlockHash = Hash256;
+
+/// The epoch used for "never" (`FAR_FUTURE_EPOCH = 2**64 - 1`), e.g. for unscheduled forks.
+pub const FAR_FUTURE_EPOCH: Epoch = Epoch(u64::MAX);
 
 /// The canonical infinity (point-at-infinity) signature: `0xc0` followed by 95 zero bytes.
 pub fn empty_signature() -> SignatureBytes {
