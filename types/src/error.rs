@@ -31,7 +31,7 @@ pub enum Error {
     InconsistentConfig(String),
 
     /// `PRESET_BASE` names a preset this client is not compiled for.
-    #[error("unsupported preset {0:?} (supported: mainnet, minimal)")]
+    #[error("unsupported PRESET_BASE {0:?} (supported: mainnet, minimal)")]
     UnsupportedPreset(String),
 
     /// The beacon node runs a different preset than the one selected at startup.

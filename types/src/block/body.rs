@@ -19,7 +19,8 @@ use crate::eth_spec::EthSpec;
 use crate::primitives::{Graffiti, KzgCommitment, SignatureBytes};
 
 /// Phase0 `BeaconBlockBody`.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct BeaconBlockBodyPhase0<E: EthSpec> {
     /// The proposer's RANDAO reveal (signature over the epoch).
@@ -41,7 +42,8 @@ pub struct BeaconBlockBodyPhase0<E: EthSpec> {
 }
 
 /// Altair `BeaconBlockBody`.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct BeaconBlockBodyAltair<E: EthSpec> {
     /// The proposer's RANDAO reveal (signature over the epoch).
@@ -65,7 +67,8 @@ pub struct BeaconBlockBodyAltair<E: EthSpec> {
 }
 
 /// Bellatrix `BeaconBlockBody`.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct BeaconBlockBodyBellatrix<E: EthSpec> {
     /// The proposer's RANDAO reveal (signature over the epoch).
@@ -91,7 +94,8 @@ pub struct BeaconBlockBodyBellatrix<E: EthSpec> {
 }
 
 /// Bellatrix blinded `BeaconBlockBody` (payload replaced by its header).
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct BlindedBeaconBlockBodyBellatrix<E: EthSpec> {
     /// The proposer's RANDAO reveal (signature over the epoch).
@@ -117,7 +121,8 @@ pub struct BlindedBeaconBlockBodyBellatrix<E: EthSpec> {
 }
 
 /// Capella `BeaconBlockBody`.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct BeaconBlockBodyCapella<E: EthSpec> {
     /// The proposer's RANDAO reveal (signature over the epoch).
@@ -146,7 +151,8 @@ pub struct BeaconBlockBodyCapella<E: EthSpec> {
 }
 
 /// Capella blinded `BeaconBlockBody` (payload replaced by its header).
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct BlindedBeaconBlockBodyCapella<E: EthSpec> {
     /// The proposer's RANDAO reveal (signature over the epoch).
@@ -175,7 +181,8 @@ pub struct BlindedBeaconBlockBodyCapella<E: EthSpec> {
 }
 
 /// Deneb `BeaconBlockBody`.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct BeaconBlockBodyDeneb<E: EthSpec> {
     /// The proposer's RANDAO reveal (signature over the epoch).
@@ -206,7 +213,8 @@ pub struct BeaconBlockBodyDeneb<E: EthSpec> {
 }
 
 /// Deneb blinded `BeaconBlockBody` (payload replaced by its header).
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct BlindedBeaconBlockBodyDeneb<E: EthSpec> {
     /// The proposer's RANDAO reveal (signature over the epoch).
@@ -237,7 +245,8 @@ pub struct BlindedBeaconBlockBodyDeneb<E: EthSpec> {
 }
 
 /// Electra `BeaconBlockBody`.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct BeaconBlockBodyElectra<E: EthSpec> {
     /// The proposer's RANDAO reveal (signature over the epoch).
@@ -271,7 +280,8 @@ pub struct BeaconBlockBodyElectra<E: EthSpec> {
 }
 
 /// Electra blinded `BeaconBlockBody` (payload replaced by its header).
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct BlindedBeaconBlockBodyElectra<E: EthSpec> {
     /// The proposer's RANDAO reveal (signature over the epoch).

@@ -317,3 +317,6 @@ sign_conversions!(BlindedBeaconBlock, SignedBlindedBeaconBlock, {
     Electra => SignedBlindedBeaconBlockElectra,
     Fulu => SignedBlindedBeaconBlockFulu,
 });
+
+#[cfg(test)]
+mod tests;

@@ -20,7 +20,8 @@ use crate::primitives::{Hash256, SignatureBytes, Slot};
 macro_rules! block_pair {
     ($block:ident, $signed:ident, $body:ident, $doc:literal) => {
         #[doc = concat!($doc, " `BeaconBlock`.")]
-        #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
         #[serde(bound = "E: EthSpec")]
         pub struct $block<E: EthSpec> {
             /// The block's slot.
@@ -50,7 +51,8 @@ macro_rules! block_pair {
         }
 
         #[doc = concat!($doc, " `SignedBeaconBlock`.")]
-        #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
         #[serde(bound = "E: EthSpec")]
         pub struct $signed<E: EthSpec> {
             /// The block.

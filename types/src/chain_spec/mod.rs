@@ -430,3 +430,6 @@ impl ChainSpec {
         Duration::from_millis(self.slot_duration_ms.saturating_mul(basis_points) / 10_000)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -9,7 +9,8 @@ use crate::eth_spec::EthSpec;
 use crate::primitives::{Hash256, SignatureBytes, Slot};
 
 /// `SyncAggregate`: the sync committee's aggregate signature included in a block.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct SyncAggregate<E: EthSpec> {
     /// One bit per sync committee member.
@@ -22,6 +23,7 @@ pub struct SyncAggregate<E: EthSpec> {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, TreeHash, Serialize, Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct SyncCommitteeMessage {
     /// The slot.
     pub slot: Slot,
@@ -36,6 +38,7 @@ pub struct SyncCommitteeMessage {
 
 /// `SyncCommitteeContribution`: an aggregate of one subcommittee's messages.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct SyncCommitteeContribution<E: EthSpec> {
     /// The slot.
@@ -53,6 +56,7 @@ pub struct SyncCommitteeContribution<E: EthSpec> {
 
 /// `ContributionAndProof`.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct ContributionAndProof<E: EthSpec> {
     /// The aggregator's validator index.
@@ -66,6 +70,7 @@ pub struct ContributionAndProof<E: EthSpec> {
 
 /// `SignedContributionAndProof`.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct SignedContributionAndProof<E: EthSpec> {
     /// The contribution and proof.
@@ -78,6 +83,7 @@ pub struct SignedContributionAndProof<E: EthSpec> {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, TreeHash, Serialize, Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct SyncAggregatorSelectionData {
     /// The slot.
     pub slot: Slot,

@@ -11,6 +11,7 @@ use crate::primitives::{ExecutionAddress, PublicKeyBytes, SignatureBytes};
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, TreeHash, Serialize, Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct ValidatorRegistrationV1 {
     /// Where block rewards must be paid.
     pub fee_recipient: ExecutionAddress,
@@ -28,6 +29,7 @@ pub struct ValidatorRegistrationV1 {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, TreeHash, Serialize, Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct SignedValidatorRegistrationV1 {
     /// The registration.
     pub message: ValidatorRegistrationV1,

@@ -10,6 +10,7 @@ use crate::primitives::{ExecutionAddress, PublicKeyBytes, SignatureBytes};
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, TreeHash, Serialize, Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct Withdrawal {
     /// Global withdrawal index.
     #[serde(with = "crate::serde_utils::quoted_u64")]
@@ -28,6 +29,7 @@ pub struct Withdrawal {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, TreeHash, Serialize, Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct BlsToExecutionChange {
     /// The validator.
     #[serde(with = "crate::serde_utils::quoted_u64")]
@@ -42,6 +44,7 @@ pub struct BlsToExecutionChange {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, TreeHash, Serialize, Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct SignedBlsToExecutionChange {
     /// The change.
     pub message: BlsToExecutionChange,

@@ -13,6 +13,7 @@ use crate::primitives::{ExecutionAddress, Hash256, PublicKeyBytes, SignatureByte
 
 /// Electra `IndexedAttestation` (indices from up to `MAX_COMMITTEES_PER_SLOT` committees).
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct IndexedAttestationElectra<E: EthSpec> {
     /// Sorted attesting validator indices.
@@ -26,6 +27,7 @@ pub struct IndexedAttestationElectra<E: EthSpec> {
 
 /// Electra `AttesterSlashing`.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct AttesterSlashingElectra<E: EthSpec> {
     /// First attestation.
@@ -37,6 +39,7 @@ pub struct AttesterSlashingElectra<E: EthSpec> {
 /// Electra `Attestation`: aggregation bits over the concatenation of the committees flagged in
 /// `committee_bits`.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct AttestationElectra<E: EthSpec> {
     /// One bit per member of the included committees, in committee order.
@@ -64,6 +67,7 @@ impl<E: EthSpec> AttestationElectra<E> {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, TreeHash, Serialize, Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct SingleAttestation {
     /// The attester's committee.
     #[serde(with = "crate::serde_utils::quoted_u64")]
@@ -79,6 +83,7 @@ pub struct SingleAttestation {
 
 /// Electra `AggregateAndProof`.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct AggregateAndProofElectra<E: EthSpec> {
     /// The aggregator's validator index.
@@ -92,6 +97,7 @@ pub struct AggregateAndProofElectra<E: EthSpec> {
 
 /// Electra `SignedAggregateAndProof`.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct SignedAggregateAndProofElectra<E: EthSpec> {
     /// The aggregate and proof.
@@ -104,6 +110,7 @@ pub struct SignedAggregateAndProofElectra<E: EthSpec> {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, TreeHash, Serialize, Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct DepositRequest {
     /// The validator's public key.
     pub pubkey: PublicKeyBytes,
@@ -123,6 +130,7 @@ pub struct DepositRequest {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, TreeHash, Serialize, Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct WithdrawalRequest {
     /// The requesting withdrawal address.
     pub source_address: ExecutionAddress,
@@ -137,6 +145,7 @@ pub struct WithdrawalRequest {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, TreeHash, Serialize, Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct ConsolidationRequest {
     /// The requesting withdrawal address.
     pub source_address: ExecutionAddress,
@@ -150,6 +159,7 @@ pub struct ConsolidationRequest {
 #[derive(
     Debug, Clone, PartialEq, Eq, Default, Encode, Decode, TreeHash, Serialize, Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct ExecutionRequests<E: EthSpec> {
     /// Deposits.

@@ -21,7 +21,8 @@ pub type Transaction<E> = VariableList<u8, <E as EthSpec>::MaxBytesPerTransactio
 pub type Transactions<E> = VariableList<Transaction<E>, <E as EthSpec>::MaxTransactionsPerPayload>;
 
 /// Bellatrix `ExecutionPayload`.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct ExecutionPayloadBellatrix<E: EthSpec> {
     /// Parent execution block hash.
@@ -63,7 +64,8 @@ pub struct ExecutionPayloadBellatrix<E: EthSpec> {
 }
 
 /// Bellatrix `ExecutionPayloadHeader`.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct ExecutionPayloadHeaderBellatrix<E: EthSpec> {
     /// Parent execution block hash.
@@ -104,7 +106,8 @@ pub struct ExecutionPayloadHeaderBellatrix<E: EthSpec> {
 }
 
 /// Capella `ExecutionPayload` (adds withdrawals).
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct ExecutionPayloadCapella<E: EthSpec> {
     /// Parent execution block hash.
@@ -148,7 +151,8 @@ pub struct ExecutionPayloadCapella<E: EthSpec> {
 }
 
 /// Capella `ExecutionPayloadHeader`.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct ExecutionPayloadHeaderCapella<E: EthSpec> {
     /// Parent execution block hash.
@@ -191,7 +195,8 @@ pub struct ExecutionPayloadHeaderCapella<E: EthSpec> {
 }
 
 /// Deneb `ExecutionPayload` (adds blob gas); also Electra's and Fulu's.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct ExecutionPayloadDeneb<E: EthSpec> {
     /// Parent execution block hash.
@@ -241,7 +246,8 @@ pub struct ExecutionPayloadDeneb<E: EthSpec> {
 }
 
 /// Deneb `ExecutionPayloadHeader`; also Electra's and Fulu's.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct ExecutionPayloadHeaderDeneb<E: EthSpec> {
     /// Parent execution block hash.

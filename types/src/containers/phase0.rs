@@ -26,6 +26,7 @@ use crate::primitives::{Epoch, Hash256, PublicKeyBytes, SignatureBytes, Slot, Ve
     Serialize,
     Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct Fork {
     /// The version before `epoch`.
     pub previous_version: Version,
@@ -50,6 +51,7 @@ pub struct Fork {
     Serialize,
     Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct ForkData {
     /// The fork version.
     pub current_version: Version,
@@ -72,6 +74,7 @@ pub struct ForkData {
     Serialize,
     Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct SigningData {
     /// The hash tree root of the signed object.
     pub object_root: Hash256,
@@ -94,6 +97,7 @@ pub struct SigningData {
     Serialize,
     Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct Checkpoint {
     /// The epoch.
     pub epoch: Epoch,
@@ -116,6 +120,7 @@ pub struct Checkpoint {
     Serialize,
     Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct AttestationData {
     /// The slot attested to.
     pub slot: Slot,
@@ -145,6 +150,7 @@ pub struct AttestationData {
     Serialize,
     Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct BeaconBlockHeader {
     /// The block's slot.
     pub slot: Slot,
@@ -163,6 +169,7 @@ pub struct BeaconBlockHeader {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, TreeHash, Serialize, Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct SignedBeaconBlockHeader {
     /// The header.
     pub message: BeaconBlockHeader,
@@ -185,6 +192,7 @@ pub struct SignedBeaconBlockHeader {
     Serialize,
     Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct Eth1Data {
     /// The deposit tree root.
     pub deposit_root: Hash256,
@@ -199,6 +207,7 @@ pub struct Eth1Data {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, TreeHash, Serialize, Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct ProposerSlashing {
     /// First header.
     pub signed_header_1: SignedBeaconBlockHeader,
@@ -208,6 +217,7 @@ pub struct ProposerSlashing {
 
 /// Phase0 `IndexedAttestation` (at most `MAX_VALIDATORS_PER_COMMITTEE` indices).
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct IndexedAttestationPhase0<E: EthSpec> {
     /// Sorted attesting validator indices.
@@ -221,6 +231,7 @@ pub struct IndexedAttestationPhase0<E: EthSpec> {
 
 /// Phase0 `AttesterSlashing`.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct AttesterSlashingPhase0<E: EthSpec> {
     /// First attestation.
@@ -231,6 +242,7 @@ pub struct AttesterSlashingPhase0<E: EthSpec> {
 
 /// Phase0 `Attestation` (one committee; pre-Electra).
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct AttestationPhase0<E: EthSpec> {
     /// One bit per committee member.
@@ -245,6 +257,7 @@ pub struct AttestationPhase0<E: EthSpec> {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, TreeHash, Serialize, Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct DepositData {
     /// The validator's public key.
     pub pubkey: PublicKeyBytes,
@@ -272,6 +285,7 @@ impl DepositData {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, TreeHash, Serialize, Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct DepositMessage {
     /// The validator's public key.
     pub pubkey: PublicKeyBytes,
@@ -284,6 +298,7 @@ pub struct DepositMessage {
 
 /// `Deposit`: deposit data with its Merkle proof.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Deposit {
     /// Branch in the deposit tree (plus the length mix-in).
     pub proof: FixedVector<Hash256, DepositProofLength>,
@@ -295,6 +310,7 @@ pub struct Deposit {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, TreeHash, Serialize, Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct VoluntaryExit {
     /// Earliest epoch at which the exit may be processed.
     pub epoch: Epoch,
@@ -307,6 +323,7 @@ pub struct VoluntaryExit {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, TreeHash, Serialize, Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct SignedVoluntaryExit {
     /// The exit.
     pub message: VoluntaryExit,
@@ -316,6 +333,7 @@ pub struct SignedVoluntaryExit {
 
 /// Phase0 `AggregateAndProof`.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct AggregateAndProofPhase0<E: EthSpec> {
     /// The aggregator's validator index.
@@ -329,6 +347,7 @@ pub struct AggregateAndProofPhase0<E: EthSpec> {
 
 /// Phase0 `SignedAggregateAndProof`.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct SignedAggregateAndProofPhase0<E: EthSpec> {
     /// The aggregate and proof.
