@@ -2,14 +2,15 @@
 //!
 //! The Beacon API returns every value as a string (numbers quoted, bytes 0x-hex) except arrays
 //! such as `BLOB_SCHEDULE`. Bare JSON numbers are accepted too. Which keys are required follows
-//! what the spec needs: phase0 keys always, a later fork's keys once that fork is scheduled;
-//! absent keys of unscheduled forks take the consensus-spec defaults.
+//! what the spec needs: phase0 config and preset keys always, a later fork's keys once that fork
+//! is scheduled; absent keys of unscheduled forks, and absent spec constants (`DOMAIN_*`,
+//! `TARGET_AGGREGATORS_*`, `SYNC_COMMITTEE_SUBNET_COUNT`), take the consensus-spec values.
 
 use serde_json::{Map, Value};
 
 use super::{
     BlobParameters, ChainSpec, DomainTypes, DutyTimings, ForkParams, SYNC_COMMITTEE_SUBNET_COUNT,
-    TARGET_AGGREGATORS_PER_SYNC_SUBCOMMITTEE,
+    TARGET_AGGREGATORS_PER_COMMITTEE, TARGET_AGGREGATORS_PER_SYNC_SUBCOMMITTEE,
 };
 use crate::error::{Error, Result};
 use crate::fork_name::ForkName;
@@ -320,15 +321,20 @@ impl ChainSpec {
             slots_per_epoch: r.positive_u64("SLOTS_PER_EPOCH")?,
             duty_timings: parse_duty_timings(&r)?,
             domain_types: parse_domain_types(&r)?,
-            target_aggregators_per_committee: r.positive_u64("TARGET_AGGREGATORS_PER_COMMITTEE")?,
+            // Validator-spec constants: nodes usually report them, config files do not.
+            target_aggregators_per_committee: r.u64_or(
+                "TARGET_AGGREGATORS_PER_COMMITTEE",
+                false,
+                TARGET_AGGREGATORS_PER_COMMITTEE,
+            )?,
             target_aggregators_per_sync_subcommittee: r.u64_or(
                 "TARGET_AGGREGATORS_PER_SYNC_SUBCOMMITTEE",
-                altair,
+                false,
                 TARGET_AGGREGATORS_PER_SYNC_SUBCOMMITTEE,
             )?,
             sync_committee_subnet_count: r.u64_or(
                 "SYNC_COMMITTEE_SUBNET_COUNT",
-                altair,
+                false,
                 SYNC_COMMITTEE_SUBNET_COUNT,
             )?,
             attestation_subnet_count: r.positive_u64("ATTESTATION_SUBNET_COUNT")?,
