@@ -284,3 +284,82 @@ impl<E: EthSpec> Attestation<E> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::eth_spec::MinimalEthSpec;
+
+    type E = MinimalEthSpec;
+
+    #[test]
+    fn envelope_keeps_metadata_and_decodes_by_version() {
+        let block = BeaconBlock::<E>::Capella(Default::default());
+        let response = json!({
+            "version": "capella",
+            "execution_payload_blinded": false,
+            "execution_payload_value": "12345",
+            "data": serde_json::to_value(&block).unwrap(),
+        });
+        let decoded = ForkVersioned::<BeaconBlock<E>>::decode_json(response.clone()).unwrap();
+        assert_eq!(decoded.version, ForkName::Capella);
+        assert_eq!(decoded.data, block);
+        assert_eq!(decoded.execution_optimistic, None);
+        assert_eq!(decoded.metadata["execution_payload_value"], json!("12345"));
+        assert_eq!(serde_json::to_value(&decoded).unwrap(), response);
+    }
+
+    #[test]
+    fn envelope_errors_name_version_and_data_path() {
+        let err =
+            ForkVersioned::<BeaconBlock<E>>::decode_json(json!({"version": "gloas", "data": {}}))
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("gloas"), "{err}");
+        let mut data = serde_json::to_value(BeaconBlock::<E>::Deneb(Default::default())).unwrap();
+        data["proposer_index"] = json!("-3");
+        let err =
+            ForkVersioned::<BeaconBlock<E>>::decode_json(json!({"version": "deneb", "data": data}))
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.contains("data.proposer_index") && err.contains("-3"),
+            "{err}"
+        );
+        let err = ForkVersioned::<BeaconBlock<E>>::decode_json(json!({"data": {}}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("version"), "{err}");
+    }
+
+    #[test]
+    fn attestation_shape_follows_fork() {
+        let mut electra = AttestationElectra::<E> {
+            aggregation_bits: ssz_types::BitList::with_capacity(3).unwrap(),
+            data: AttestationData::default(),
+            signature: SignatureBytes::repeat_byte(1),
+            committee_bits: Default::default(),
+        };
+        electra.committee_bits.set(2, true).unwrap();
+        electra.aggregation_bits.set(1, true).unwrap();
+        assert_eq!(electra.committee_indices(), vec![2]);
+        let json = serde_json::to_value(&electra).unwrap();
+        let decoded = Attestation::<E>::from_json_value(ForkName::Fulu, json.clone()).unwrap();
+        assert!(decoded.is_electra());
+        assert_eq!(decoded.num_attesters(), 1);
+        let err = Attestation::<E>::from_json_value(ForkName::Deneb, json).unwrap_err();
+        assert!(err.to_string().contains("committee_bits"), "{err}");
+        let bytes = decoded.as_ssz_bytes();
+        assert_eq!(
+            Attestation::<E>::from_ssz_bytes(&bytes, ForkName::Electra).unwrap(),
+            decoded
+        );
+
+        let aggregate = decoded.into_aggregate_and_proof(7, SignatureBytes::repeat_byte(2));
+        assert_eq!(aggregate.aggregator_index(), 7);
+        let signed = aggregate.into_signed(SignatureBytes::repeat_byte(3));
+        assert!(signed.is_electra());
+    }
+}

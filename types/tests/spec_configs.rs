@@ -8,7 +8,10 @@
 //! structured value and is read with a YAML parser.
 
 #[path = "../src/test_vectors.rs"]
-#[expect(unreachable_pub, reason = "shared with the library, where these are public")]
+#[expect(
+    unreachable_pub,
+    reason = "shared with the library, where these are public"
+)]
 mod test_vectors;
 
 use std::collections::BTreeMap;
@@ -39,7 +42,12 @@ fn scalar_lines(path: &Path) -> Result<BTreeMap<String, String>, Failed> {
         let Some((key, rest)) = line.split_once(':') else {
             continue;
         };
-        let value = rest.split('#').next().unwrap_or_default().trim().trim_matches('\'');
+        let value = rest
+            .split('#')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .trim_matches('\'');
         if !value.is_empty() {
             values.insert(key.trim().to_owned(), value.to_owned());
         }
@@ -91,11 +99,15 @@ fn config_map<E: EthSpec>(path: &Path) -> Result<Map<String, Value>, Failed> {
         }
     }
     let yaml: serde_yaml::Value = serde_yaml::from_str(&block)?;
-    let schedule = yaml.get("BLOB_SCHEDULE").cloned().ok_or("no BLOB_SCHEDULE")?;
+    let schedule = yaml
+        .get("BLOB_SCHEDULE")
+        .cloned()
+        .ok_or("no BLOB_SCHEDULE")?;
     map.insert("BLOB_SCHEDULE".into(), serde_json::to_value(schedule)?);
     // Config files hold no preset values; a node serves both.
     for entry in E::preset_entries() {
-        map.entry(entry.key.to_owned()).or_insert_with(|| entry.value.to_string().into());
+        map.entry(entry.key.to_owned())
+            .or_insert_with(|| entry.value.to_string().into());
     }
     Ok(map)
 }
@@ -104,26 +116,95 @@ fn config_map<E: EthSpec>(path: &Path) -> Result<Map<String, Value>, Failed> {
 fn same_parameters(a: &ChainSpec, b: &ChainSpec) -> Result<(), Failed> {
     for fork in ForkName::ALL {
         if a.fork_params(fork) != b.fork_params(fork) {
-            return Err(format!("{fork}: {:?} != {:?}", a.fork_params(fork), b.fork_params(fork)).into());
+            return Err(format!(
+                "{fork}: {:?} != {:?}",
+                a.fork_params(fork),
+                b.fork_params(fork)
+            )
+            .into());
         }
     }
     let fields = [
-        ("preset_base", format!("{:?}", a.preset_base), format!("{:?}", b.preset_base)),
-        ("config_name", format!("{:?}", a.config_name), format!("{:?}", b.config_name)),
-        ("slot_duration_ms", a.slot_duration_ms.to_string(), b.slot_duration_ms.to_string()),
-        ("slots_per_epoch", a.slots_per_epoch.to_string(), b.slots_per_epoch.to_string()),
-        ("duty_timings", format!("{:?}", a.duty_timings), format!("{:?}", b.duty_timings)),
-        ("domain_types", format!("{:?}", a.domain_types), format!("{:?}", b.domain_types)),
-        ("attestation_subnet_count", a.attestation_subnet_count.to_string(), b.attestation_subnet_count.to_string()),
-        ("epochs_per_sync_committee_period", a.epochs_per_sync_committee_period.to_string(), b.epochs_per_sync_committee_period.to_string()),
-        ("shard_committee_period", a.shard_committee_period.to_string(), b.shard_committee_period.to_string()),
-        ("max_effective_balance", a.max_effective_balance.to_string(), b.max_effective_balance.to_string()),
-        ("max_effective_balance_electra", a.max_effective_balance_electra.to_string(), b.max_effective_balance_electra.to_string()),
-        ("max_blobs_per_block", a.max_blobs_per_block.to_string(), b.max_blobs_per_block.to_string()),
-        ("max_blobs_per_block_electra", a.max_blobs_per_block_electra.to_string(), b.max_blobs_per_block_electra.to_string()),
-        ("blob_schedule", format!("{:?}", a.blob_schedule), format!("{:?}", b.blob_schedule)),
-        ("deposit_chain_id", format!("{:?}", a.deposit_chain_id), format!("{:?}", b.deposit_chain_id)),
-        ("deposit_contract_address", format!("{:?}", a.deposit_contract_address), format!("{:?}", b.deposit_contract_address)),
+        (
+            "preset_base",
+            format!("{:?}", a.preset_base),
+            format!("{:?}", b.preset_base),
+        ),
+        (
+            "config_name",
+            format!("{:?}", a.config_name),
+            format!("{:?}", b.config_name),
+        ),
+        (
+            "slot_duration_ms",
+            a.slot_duration_ms.to_string(),
+            b.slot_duration_ms.to_string(),
+        ),
+        (
+            "slots_per_epoch",
+            a.slots_per_epoch.to_string(),
+            b.slots_per_epoch.to_string(),
+        ),
+        (
+            "duty_timings",
+            format!("{:?}", a.duty_timings),
+            format!("{:?}", b.duty_timings),
+        ),
+        (
+            "domain_types",
+            format!("{:?}", a.domain_types),
+            format!("{:?}", b.domain_types),
+        ),
+        (
+            "attestation_subnet_count",
+            a.attestation_subnet_count.to_string(),
+            b.attestation_subnet_count.to_string(),
+        ),
+        (
+            "epochs_per_sync_committee_period",
+            a.epochs_per_sync_committee_period.to_string(),
+            b.epochs_per_sync_committee_period.to_string(),
+        ),
+        (
+            "shard_committee_period",
+            a.shard_committee_period.to_string(),
+            b.shard_committee_period.to_string(),
+        ),
+        (
+            "max_effective_balance",
+            a.max_effective_balance.to_string(),
+            b.max_effective_balance.to_string(),
+        ),
+        (
+            "max_effective_balance_electra",
+            a.max_effective_balance_electra.to_string(),
+            b.max_effective_balance_electra.to_string(),
+        ),
+        (
+            "max_blobs_per_block",
+            a.max_blobs_per_block.to_string(),
+            b.max_blobs_per_block.to_string(),
+        ),
+        (
+            "max_blobs_per_block_electra",
+            a.max_blobs_per_block_electra.to_string(),
+            b.max_blobs_per_block_electra.to_string(),
+        ),
+        (
+            "blob_schedule",
+            format!("{:?}", a.blob_schedule),
+            format!("{:?}", b.blob_schedule),
+        ),
+        (
+            "deposit_chain_id",
+            format!("{:?}", a.deposit_chain_id),
+            format!("{:?}", b.deposit_chain_id),
+        ),
+        (
+            "deposit_contract_address",
+            format!("{:?}", a.deposit_contract_address),
+            format!("{:?}", b.deposit_contract_address),
+        ),
     ];
     for (name, x, y) in fields {
         if x != y {
@@ -143,17 +224,25 @@ fn check_config<E: EthSpec>(path: &Path, builtin: fn() -> ChainSpec) -> Result<(
 fn main() {
     let args = Arguments::from_args();
     let Some(root) = test_vectors::vectors_subdir("specs/v1.6.1") else {
-        let skipped = Trial::test("spec configs (vectors missing)", || Ok(())).with_ignored_flag(true);
+        let skipped =
+            Trial::test("spec configs (vectors missing)", || Ok(())).with_ignored_flag(true);
         libtest_mimic::run(&args, vec![skipped]).exit();
     };
     let mut trials = Vec::new();
     for (name, fork) in PRESET_FILES {
         let path: PathBuf = root.join(format!("presets/mainnet/{name}.yaml"));
-        trials.push(Trial::test(format!("presets/mainnet/{name}.yaml"), move || check_preset_file(&path, fork)));
+        trials.push(Trial::test(
+            format!("presets/mainnet/{name}.yaml"),
+            move || check_preset_file(&path, fork),
+        ));
     }
     let path = root.join("configs/mainnet.yaml");
-    trials.push(Trial::test("configs/mainnet.yaml", move || check_config::<MainnetEthSpec>(&path, ChainSpec::mainnet)));
+    trials.push(Trial::test("configs/mainnet.yaml", move || {
+        check_config::<MainnetEthSpec>(&path, ChainSpec::mainnet)
+    }));
     let path = root.join("configs/minimal.yaml");
-    trials.push(Trial::test("configs/minimal.yaml", move || check_config::<MinimalEthSpec>(&path, ChainSpec::minimal)));
+    trials.push(Trial::test("configs/minimal.yaml", move || {
+        check_config::<MinimalEthSpec>(&path, ChainSpec::minimal)
+    }));
     libtest_mimic::run(&args, trials).exit();
 }

@@ -5,7 +5,10 @@
 //! shrunken folder cannot pass silently. A type this runner does not know fails its trial.
 
 #[path = "../src/test_vectors.rs"]
-#[expect(unreachable_pub, reason = "shared with the library, where these are public")]
+#[expect(
+    unreachable_pub,
+    reason = "shared with the library, where these are public"
+)]
 mod test_vectors;
 
 use std::fmt::Debug;
@@ -70,7 +73,10 @@ where
     Ok(())
 }
 
-fn runner(type_name: &str) -> Option<fn(&Path) -> Result<(), Failed>> {
+/// Checks one case folder.
+type Runner = fn(&Path) -> Result<(), Failed>;
+
+fn runner(type_name: &str) -> Option<Runner> {
     Some(match type_name {
         "SingleAttestation" => check::<SingleAttestation>,
         "SigningData" => check::<SigningData>,
@@ -125,7 +131,8 @@ fn discover(root: &Path) -> Vec<(String, String, PathBuf)> {
 fn main() {
     let args = Arguments::from_args();
     let Some(root) = test_vectors::vectors_subdir("consensus-spec-tests-subset") else {
-        let skipped = Trial::test("ssz_static (vectors missing)", || Ok(())).with_ignored_flag(true);
+        let skipped =
+            Trial::test("ssz_static (vectors missing)", || Ok(())).with_ignored_flag(true);
         libtest_mimic::run(&args, vec![skipped]).exit();
     };
     let cases = discover(&root);
@@ -143,7 +150,10 @@ fn main() {
         if found == EXPECTED_CASES {
             Ok(())
         } else {
-            Err(format!("found {found} ssz_static cases, the vectors README states {EXPECTED_CASES}").into())
+            Err(format!(
+                "found {found} ssz_static cases, the vectors README states {EXPECTED_CASES}"
+            )
+            .into())
         }
     }));
     println!("ssz_static: {found} cases found under {}", root.display());

@@ -19,7 +19,9 @@ use crate::eth_spec::EthSpec;
 use crate::primitives::{Graffiti, KzgCommitment, SignatureBytes};
 
 /// Phase0 `BeaconBlockBody`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize,
+)]
 #[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct BeaconBlockBodyPhase0<E: EthSpec> {
@@ -42,7 +44,9 @@ pub struct BeaconBlockBodyPhase0<E: EthSpec> {
 }
 
 /// Altair `BeaconBlockBody`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize,
+)]
 #[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct BeaconBlockBodyAltair<E: EthSpec> {
@@ -67,7 +71,9 @@ pub struct BeaconBlockBodyAltair<E: EthSpec> {
 }
 
 /// Bellatrix `BeaconBlockBody`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize,
+)]
 #[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct BeaconBlockBodyBellatrix<E: EthSpec> {
@@ -94,7 +100,9 @@ pub struct BeaconBlockBodyBellatrix<E: EthSpec> {
 }
 
 /// Bellatrix blinded `BeaconBlockBody` (payload replaced by its header).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize,
+)]
 #[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct BlindedBeaconBlockBodyBellatrix<E: EthSpec> {
@@ -121,7 +129,9 @@ pub struct BlindedBeaconBlockBodyBellatrix<E: EthSpec> {
 }
 
 /// Capella `BeaconBlockBody`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize,
+)]
 #[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct BeaconBlockBodyCapella<E: EthSpec> {
@@ -151,7 +161,9 @@ pub struct BeaconBlockBodyCapella<E: EthSpec> {
 }
 
 /// Capella blinded `BeaconBlockBody` (payload replaced by its header).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize,
+)]
 #[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct BlindedBeaconBlockBodyCapella<E: EthSpec> {
@@ -181,7 +193,9 @@ pub struct BlindedBeaconBlockBodyCapella<E: EthSpec> {
 }
 
 /// Deneb `BeaconBlockBody`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize,
+)]
 #[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct BeaconBlockBodyDeneb<E: EthSpec> {
@@ -213,7 +227,9 @@ pub struct BeaconBlockBodyDeneb<E: EthSpec> {
 }
 
 /// Deneb blinded `BeaconBlockBody` (payload replaced by its header).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize,
+)]
 #[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct BlindedBeaconBlockBodyDeneb<E: EthSpec> {
@@ -245,7 +261,9 @@ pub struct BlindedBeaconBlockBodyDeneb<E: EthSpec> {
 }
 
 /// Electra `BeaconBlockBody`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize,
+)]
 #[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct BeaconBlockBodyElectra<E: EthSpec> {
@@ -280,7 +298,9 @@ pub struct BeaconBlockBodyElectra<E: EthSpec> {
 }
 
 /// Electra blinded `BeaconBlockBody` (payload replaced by its header).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize,
+)]
 #[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct BlindedBeaconBlockBodyElectra<E: EthSpec> {

@@ -11,6 +11,7 @@
 pub mod body;
 pub mod contents;
 pub mod per_fork;
+pub mod produced;
 
 use serde::{Serialize, Serializer};
 use ssz::Encode;
@@ -19,6 +20,7 @@ use tree_hash::TreeHash;
 pub use body::*;
 pub use contents::*;
 pub use per_fork::*;
+pub use produced::*;
 
 use crate::containers::{BeaconBlockHeader, SignedBeaconBlockHeader};
 use crate::error::{Result, from_json_value, from_ssz_bytes};

@@ -20,7 +20,9 @@ use crate::primitives::{Hash256, SignatureBytes, Slot};
 macro_rules! block_pair {
     ($block:ident, $signed:ident, $body:ident, $doc:literal) => {
         #[doc = concat!($doc, " `BeaconBlock`.")]
-        #[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+        #[derive(
+            Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize,
+        )]
         #[serde(deny_unknown_fields)]
         #[serde(bound = "E: EthSpec")]
         pub struct $block<E: EthSpec> {
@@ -51,7 +53,9 @@ macro_rules! block_pair {
         }
 
         #[doc = concat!($doc, " `SignedBeaconBlock`.")]
-        #[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+        #[derive(
+            Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize,
+        )]
         #[serde(deny_unknown_fields)]
         #[serde(bound = "E: EthSpec")]
         pub struct $signed<E: EthSpec> {

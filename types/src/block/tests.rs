@@ -65,7 +65,10 @@ fn every_fork_round_trips_through_ssz_and_json() {
         assert_eq!(json["slot"], json!("17"), "{fork}: integers are quoted");
         let decoded = BeaconBlock::<E>::from_json_value(fork, json).unwrap();
         assert_eq!(decoded, block, "{fork}");
-        assert_eq!(decoded.tree_hash_root(), block.block_header().tree_hash_root());
+        assert_eq!(
+            decoded.tree_hash_root(),
+            block.block_header().tree_hash_root()
+        );
     }
 }
 
@@ -103,7 +106,10 @@ fn signing_keeps_roots_and_fork() {
         assert_eq!(signed.slot(), Slot(17));
         assert_eq!(signed.message(), block);
         let bytes = signed.as_ssz_bytes();
-        assert_eq!(SignedBeaconBlock::<E>::from_ssz_bytes(&bytes, fork).unwrap(), signed);
+        assert_eq!(
+            SignedBeaconBlock::<E>::from_ssz_bytes(&bytes, fork).unwrap(),
+            signed
+        );
         assert_eq!(signed.into_parts(), (block, signature));
     }
 }
@@ -115,8 +121,20 @@ fn wrong_fork_json_is_rejected_with_the_offending_field() {
     let json = serde_json::to_value(&block).unwrap();
     let err = BeaconBlock::<E>::from_json_value(ForkName::Capella, json.clone()).unwrap_err();
     let text = err.to_string();
-    assert!(matches!(err, Error::Json { fork: Some(ForkName::Capella), .. }), "{text}");
-    assert!(text.contains("blob_kzg_commitments") || text.contains("blob_gas_used"), "{text}");
+    assert!(
+        matches!(
+            err,
+            Error::Json {
+                fork: Some(ForkName::Capella),
+                ..
+            }
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("blob_kzg_commitments") || text.contains("blob_gas_used"),
+        "{text}"
+    );
     let err = BeaconBlock::<E>::from_json_value(ForkName::Electra, json).unwrap_err();
     assert!(err.to_string().contains("execution_requests"), "{err}");
 }
@@ -146,7 +164,13 @@ fn wrong_fork_ssz_is_rejected() {
     let bytes = BeaconBlock::Deneb(block).as_ssz_bytes();
     let err = BeaconBlock::<E>::from_ssz_bytes(&bytes, ForkName::Capella).unwrap_err();
     assert!(
-        matches!(err, Error::SszDecode { fork: ForkName::Capella, .. }),
+        matches!(
+            err,
+            Error::SszDecode {
+                fork: ForkName::Capella,
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(BeaconBlock::<E>::from_ssz_bytes(&bytes[..bytes.len() - 1], ForkName::Deneb).is_err());
@@ -205,7 +229,16 @@ fn block_contents_round_trip_and_limits() {
         "blobs": [],
     });
     let err = BlockContents::<E>::from_json_value(ForkName::Electra, too_many).unwrap_err();
-    assert!(matches!(err, Error::TooManyItems { what: "kzg_proofs", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::TooManyItems {
+                what: "kzg_proofs",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -233,4 +266,50 @@ fn block_contents_errors_name_the_field() {
     let blob_debug = format!("{:?}", blob(0xab));
     assert!(blob_debug.len() < 40, "{blob_debug}");
     assert!(Blob::<E>::new(vec![0; 10]).is_err());
+}
+
+#[test]
+fn produced_block_shapes_follow_fork_and_payload_kind() {
+    let capella = serde_json::to_value(default_block(ForkName::Capella)).unwrap();
+    let produced =
+        ProducedBlock::<E>::from_json_value(ForkName::Capella, PayloadKind::Full, capella.clone())
+            .unwrap();
+    assert!(matches!(produced, ProducedBlock::Full(_)));
+    assert_eq!(produced.payload_kind(), PayloadKind::Full);
+    let blinded = ProducedBlock::<E>::from_json_value(
+        ForkName::Capella,
+        PayloadKind::Blinded,
+        capella.clone(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(blinded.contains("execution_payload"), "{blinded}");
+
+    let contents = BlockContents {
+        block: default_block(ForkName::Electra),
+        kzg_proofs: vec![],
+        blobs: vec![],
+    };
+    let json = serde_json::to_value(&contents).unwrap();
+    let produced =
+        ProducedBlock::<E>::from_json_value(ForkName::Electra, PayloadKind::Full, json).unwrap();
+    assert_eq!(produced, ProducedBlock::Contents(contents.clone()));
+    assert_eq!(produced.block_root(), contents.block.tree_hash_root());
+    assert_eq!(produced.slot(), Slot(17));
+    let bytes = produced.as_ssz_bytes();
+    assert_eq!(
+        ProducedBlock::<E>::from_ssz_bytes(&bytes, ForkName::Electra, PayloadKind::Full).unwrap(),
+        produced
+    );
+    let signed = produced.into_signed(SignatureBytes::repeat_byte(5));
+    assert_eq!(signed.fork_name(), ForkName::Electra);
+    assert_eq!(signed.payload_kind(), PayloadKind::Full);
+    assert_eq!(PayloadKind::from_blinded_flag(true), PayloadKind::Blinded);
+
+    let blinded = BlindedBeaconBlock::<E>::Fulu(Default::default());
+    let json = serde_json::to_value(&blinded).unwrap();
+    let produced =
+        ProducedBlock::<E>::from_json_value(ForkName::Fulu, PayloadKind::Blinded, json).unwrap();
+    assert_eq!(produced.fork_name(), ForkName::Fulu);
+    assert_eq!(produced.fee_recipient(), Some(Address::ZERO));
 }

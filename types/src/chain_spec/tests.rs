@@ -32,17 +32,35 @@ fn mainnet_fork_digests() {
     let deneb = spec.fork_epoch(ForkName::Deneb).unwrap();
     let electra = spec.fork_epoch(ForkName::Electra).unwrap();
     let fulu = spec.fork_epoch(ForkName::Fulu).unwrap();
-    assert_eq!(spec.compute_fork_digest(capella, gvr()), digest("0xbba4da96"));
+    assert_eq!(
+        spec.compute_fork_digest(capella, gvr()),
+        digest("0xbba4da96")
+    );
     assert_eq!(spec.compute_fork_digest(deneb, gvr()), digest("0x6a95a1a9"));
-    assert_eq!(spec.compute_fork_digest(electra, gvr()), digest("0xad532ceb"));
+    assert_eq!(
+        spec.compute_fork_digest(electra, gvr()),
+        digest("0xad532ceb")
+    );
     // Fulu: base digest 0x82fae541 XOR hash(uint64(364032) ++ uint64(9)) (Electra fallback).
     assert_eq!(spec.compute_fork_digest(fulu, gvr()), digest("0xcc2c5cdb"));
     // The two blob-parameter-only forks of the mainnet schedule.
-    assert_eq!(spec.compute_fork_digest(Epoch(412_672), gvr()), digest("0xcb0d1acc"));
-    assert_eq!(spec.compute_fork_digest(Epoch(419_072), gvr()), digest("0x8c9f62fe"));
-    assert_eq!(spec.compute_fork_digest(Epoch(500_000), gvr()), digest("0x8c9f62fe"));
+    assert_eq!(
+        spec.compute_fork_digest(Epoch(412_672), gvr()),
+        digest("0xcb0d1acc")
+    );
+    assert_eq!(
+        spec.compute_fork_digest(Epoch(419_072), gvr()),
+        digest("0x8c9f62fe")
+    );
+    assert_eq!(
+        spec.compute_fork_digest(Epoch(500_000), gvr()),
+        digest("0x8c9f62fe")
+    );
     // The last epoch before a fork keeps the old digest.
-    assert_eq!(spec.compute_fork_digest(fulu - 1, gvr()), digest("0xad532ceb"));
+    assert_eq!(
+        spec.compute_fork_digest(fulu - 1, gvr()),
+        digest("0xad532ceb")
+    );
 }
 
 #[test]
@@ -54,7 +72,10 @@ fn mainnet_fork_schedule() {
     assert_eq!(spec.fork_name_at_epoch(Epoch(269_568)), ForkName::Deneb);
     assert_eq!(spec.fork_name_at_epoch(Epoch(411_391)), ForkName::Electra);
     assert_eq!(spec.fork_name_at_epoch(FAR_FUTURE_EPOCH), ForkName::Fulu);
-    assert_eq!(spec.fork_name_at_slot(Slot(269_568 * 32 - 1)), ForkName::Capella);
+    assert_eq!(
+        spec.fork_name_at_slot(Slot(269_568 * 32 - 1)),
+        ForkName::Capella
+    );
     assert_eq!(spec.fork_name_at_slot(Slot(269_568 * 32)), ForkName::Deneb);
     assert_eq!(
         spec.fork_at_epoch(Epoch(300_000)),
@@ -99,8 +120,14 @@ fn domains_and_their_special_cases() {
     let g = gvr();
     // Deposits and builder registrations: genesis version, zero root, any epoch, any chain.
     let deposit = domain("0x03000000f5a5fd42d16a20302798ef6ed309979b43003d2320d9f0e8ea9831a9");
-    assert_eq!(spec.get_domain(DomainKind::Deposit, Epoch(400_000), g), deposit);
-    assert_eq!(spec.get_domain(DomainKind::Deposit, Epoch(0), Hash256::ZERO), deposit);
+    assert_eq!(
+        spec.get_domain(DomainKind::Deposit, Epoch(400_000), g),
+        deposit
+    );
+    assert_eq!(
+        spec.get_domain(DomainKind::Deposit, Epoch(0), Hash256::ZERO),
+        deposit
+    );
     assert_eq!(
         spec.get_domain(DomainKind::ApplicationBuilder, Epoch(400_000), g),
         domain("0x00000001f5a5fd42d16a20302798ef6ed309979b43003d2320d9f0e8ea9831a9")
@@ -112,8 +139,14 @@ fn domains_and_their_special_cases() {
     );
     // Voluntary exits from Deneb on: Capella version (EIP-7044).
     let exit_capella = domain("0x04000000bba4da96354c9f25476cf1bc69bf583a7f9e0af049305b62de676640");
-    assert_eq!(spec.get_domain(DomainKind::VoluntaryExit, Epoch(400_000), g), exit_capella);
-    assert_eq!(spec.get_domain(DomainKind::VoluntaryExit, Epoch(200_000), g), exit_capella);
+    assert_eq!(
+        spec.get_domain(DomainKind::VoluntaryExit, Epoch(400_000), g),
+        exit_capella
+    );
+    assert_eq!(
+        spec.get_domain(DomainKind::VoluntaryExit, Epoch(200_000), g),
+        exit_capella
+    );
     assert_eq!(
         spec.voluntary_exit_domain(Epoch(80_000), Epoch(400_000), g),
         exit_capella,
@@ -121,7 +154,11 @@ fn domains_and_their_special_cases() {
     );
     assert_eq!(
         spec.voluntary_exit_domain(Epoch(80_000), Epoch(150_000), g),
-        compute_domain(DomainType::from([4, 0, 0, 0]), Version::from([1, 0, 0, 0]), g),
+        compute_domain(
+            DomainType::from([4, 0, 0, 0]),
+            Version::from([1, 0, 0, 0]),
+            g
+        ),
         "before Deneb the exit epoch's fork applies"
     );
     // Ordinary domains follow the fork at the epoch.
@@ -173,7 +210,12 @@ fn parse_with(edit: impl FnOnce(&mut Map<String, Value>)) -> Result<ChainSpec, E
 
 #[test]
 fn missing_required_key_is_named() {
-    for key in ["GENESIS_FORK_VERSION", "SLOTS_PER_EPOCH", "PRESET_BASE", "ATTESTATION_SUBNET_COUNT"] {
+    for key in [
+        "GENESIS_FORK_VERSION",
+        "SLOTS_PER_EPOCH",
+        "PRESET_BASE",
+        "ATTESTATION_SUBNET_COUNT",
+    ] {
         let err = parse_with(|m| {
             m.remove(key);
         })
@@ -195,7 +237,10 @@ fn missing_required_key_is_named() {
         m.remove("MAX_BLOBS_PER_BLOCK_ELECTRA");
     })
     .unwrap_err();
-    assert!(err.to_string().contains("MAX_BLOBS_PER_BLOCK_ELECTRA"), "{err}");
+    assert!(
+        err.to_string().contains("MAX_BLOBS_PER_BLOCK_ELECTRA"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -236,7 +281,10 @@ fn blob_schedule_entries_are_checked() {
     })
     .unwrap_err()
     .to_string();
-    assert!(err.contains("BLOB_SCHEDULE[0].MAX_BLOBS_PER_BLOCK"), "{err}");
+    assert!(
+        err.contains("BLOB_SCHEDULE[0].MAX_BLOBS_PER_BLOCK"),
+        "{err}"
+    );
     let err = parse_with(|m| {
         m.insert(
             "BLOB_SCHEDULE".into(),
@@ -265,7 +313,10 @@ fn inconsistent_schedules_are_rejected() {
     })
     .unwrap_err()
     .to_string();
-    assert!(err.contains("capella") && err.contains("bellatrix"), "{err}");
+    assert!(
+        err.contains("capella") && err.contains("bellatrix"),
+        "{err}"
+    );
     let err = parse_with(|m| {
         m.insert("ALTAIR_FORK_EPOCH".into(), json!(u64::MAX.to_string()));
     })
@@ -283,7 +334,10 @@ fn inconsistent_schedules_are_rejected() {
     })
     .unwrap_err()
     .to_string();
-    assert!(err.contains("SLOT_DURATION_MS") && err.contains("11000"), "{err}");
+    assert!(
+        err.contains("SLOT_DURATION_MS") && err.contains("11000"),
+        "{err}"
+    );
 }
 
 #[test]

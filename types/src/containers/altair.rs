@@ -9,7 +9,9 @@ use crate::eth_spec::EthSpec;
 use crate::primitives::{Hash256, SignatureBytes, Slot};
 
 /// `SyncAggregate`: the sync committee's aggregate signature included in a block.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize,
+)]
 #[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct SyncAggregate<E: EthSpec> {

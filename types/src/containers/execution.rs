@@ -21,7 +21,9 @@ pub type Transaction<E> = VariableList<u8, <E as EthSpec>::MaxBytesPerTransactio
 pub type Transactions<E> = VariableList<Transaction<E>, <E as EthSpec>::MaxTransactionsPerPayload>;
 
 /// Bellatrix `ExecutionPayload`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize,
+)]
 #[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct ExecutionPayloadBellatrix<E: EthSpec> {
@@ -64,7 +66,9 @@ pub struct ExecutionPayloadBellatrix<E: EthSpec> {
 }
 
 /// Bellatrix `ExecutionPayloadHeader`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize,
+)]
 #[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct ExecutionPayloadHeaderBellatrix<E: EthSpec> {
@@ -106,7 +110,9 @@ pub struct ExecutionPayloadHeaderBellatrix<E: EthSpec> {
 }
 
 /// Capella `ExecutionPayload` (adds withdrawals).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize,
+)]
 #[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct ExecutionPayloadCapella<E: EthSpec> {
@@ -151,7 +157,9 @@ pub struct ExecutionPayloadCapella<E: EthSpec> {
 }
 
 /// Capella `ExecutionPayloadHeader`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize,
+)]
 #[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct ExecutionPayloadHeaderCapella<E: EthSpec> {
@@ -195,7 +203,9 @@ pub struct ExecutionPayloadHeaderCapella<E: EthSpec> {
 }
 
 /// Deneb `ExecutionPayload` (adds blob gas); also Electra's and Fulu's.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize,
+)]
 #[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct ExecutionPayloadDeneb<E: EthSpec> {
@@ -246,7 +256,9 @@ pub struct ExecutionPayloadDeneb<E: EthSpec> {
 }
 
 /// Deneb `ExecutionPayloadHeader`; also Electra's and Fulu's.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, TreeHash, Serialize, Deserialize,
+)]
 #[serde(deny_unknown_fields)]
 #[serde(bound = "E: EthSpec")]
 pub struct ExecutionPayloadHeaderDeneb<E: EthSpec> {
