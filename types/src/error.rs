@@ -95,6 +95,17 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// A fixed-size value has the wrong length.
+    #[error("{what} has {len} bytes, expected exactly {expected}")]
+    WrongLength {
+        /// What value.
+        what: &'static str,
+        /// Its length.
+        len: usize,
+        /// The required length.
+        expected: usize,
+    },
+
     /// A list is longer than its limit at this fork / preset.
     #[error("{what} has {len} items, more than the limit of {max}")]
     TooManyItems {

@@ -5,11 +5,21 @@
 //! type parameter rather than a runtime value. The process picks one at startup from the beacon
 //! node's `PRESET_BASE` (see [`crate::Preset`]) and dispatches once:
 //!
-//! ```ignore
-//! match preset {
-//!     Preset::Mainnet => run::<MainnetEthSpec>(),
-//!     Preset::Minimal => run::<MinimalEthSpec>(),
+//! ```
+//! use types::{ChainSpec, EthSpec, MainnetEthSpec, MinimalEthSpec, Preset, verify_preset};
+//!
+//! fn run<E: EthSpec>(spec: &ChainSpec) -> types::Result<()> {
+//!     verify_preset::<E>(spec)?;
+//!     // ... the whole client, generic over E ...
+//!     Ok(())
 //! }
+//!
+//! let spec = ChainSpec::mainnet(); // in production: parsed from /eth/v1/config/spec
+//! match spec.preset_base {
+//!     Preset::Mainnet => run::<MainnetEthSpec>(&spec),
+//!     Preset::Minimal => run::<MinimalEthSpec>(&spec),
+//! }
+//! .unwrap();
 //! ```
 //!
 //! Values are those of consensus-specs v1.6.1 (`presets/{mainnet,minimal}/*.yaml`).
@@ -454,6 +464,12 @@ impl EthSpec for MainnetEthSpec {
 }
 
 /// The minimal preset (small committees and epochs, for tests and devnets).
+///
+/// Values follow consensus-specs v1.6 `presets/minimal`: since v1.6 the Deneb blob commitment
+/// limit and the Electra execution-request limits equal mainnet's. The mainnet values are checked
+/// against the spec files by the `spec_configs` test; the minimal ones against a recorded minimal
+/// beacon node (phase0..capella keys) and, at startup, against every node via
+/// [`crate::verify_preset`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct MinimalEthSpec;
 

@@ -36,10 +36,10 @@ impl<E: EthSpec> Blob<E> {
     pub fn new(bytes: Vec<u8>) -> Result<Self> {
         let expected = E::BytesPerBlob::to_usize();
         if bytes.len() != expected {
-            return Err(Error::TooManyItems {
-                what: "blob bytes (must be exactly BYTES_PER_BLOB)",
+            return Err(Error::WrongLength {
+                what: "blob",
                 len: bytes.len(),
-                max: expected,
+                expected,
             });
         }
         Ok(Self {
