@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# Multi-stage release build of the `poolvc` binary.
+#   docker build -t poolvc .
+#   docker run -v poolvc-data:/data poolvc --help
+
+FROM rust:1.88-bookworm AS build
+WORKDIR /src
+# Dependency manifests first so the dependency layer is cached across source edits.
+COPY Cargo.toml Cargo.lock ./
+COPY types/Cargo.toml types/Cargo.toml
+COPY signer/Cargo.toml signer/Cargo.toml
+COPY slashing-protection/Cargo.toml slashing-protection/Cargo.toml
+COPY pool-registry/Cargo.toml pool-registry/Cargo.toml
+COPY validator/Cargo.toml validator/Cargo.toml
+COPY benches/Cargo.toml benches/Cargo.toml
+RUN for c in types signer slashing-protection pool-registry benches; do \
+      mkdir -p $c/src && echo '' > $c/src/lib.rs; done \
+ && mkdir -p validator/src && echo 'fn main() {}' > validator/src/main.rs \
+ && cargo fetch --locked
+COPY . .
+RUN cargo build --release --locked -p validator --bin poolvc \
+ && install -m 0755 target/release/poolvc /usr/local/bin/poolvc
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates tini \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 poolvc \
+ && useradd --system --uid 10001 --gid poolvc --home-dir /data --shell /usr/sbin/nologin poolvc \
+ && mkdir -p /data && chown poolvc:poolvc /data && chmod 0700 /data
+COPY --from=build /usr/local/bin/poolvc /usr/local/bin/poolvc
+USER poolvc:poolvc
+VOLUME ["/data"]
+# Keymanager API (loopback by default inside the container; publish explicitly), metrics, reports API.
+EXPOSE 5062 5064 5065
+ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/poolvc"]
+CMD ["run", "--datadir", "/data"]
