@@ -186,8 +186,9 @@ impl Interchange {
         )?);
         let mut data = Vec::with_capacity(raw.data.len());
         for (i, entry) in raw.data.iter().enumerate() {
-            let pubkey =
-                PublicKeyBytes::from(parse_hex::<48>(&entry.pubkey, || format!("data[{i}].pubkey"))?);
+            let pubkey = PublicKeyBytes::from(parse_hex::<48>(&entry.pubkey, || {
+                format!("data[{i}].pubkey")
+            })?);
             let mut signed_blocks = Vec::with_capacity(entry.signed_blocks.len());
             for (j, block) in entry.signed_blocks.iter().enumerate() {
                 let at = |field: &str| format!("data[{i}].signed_blocks[{j}].{field}");
@@ -265,7 +266,9 @@ impl Interchange {
         };
         for (i, entry) in self.data.iter().enumerate() {
             for (j, block) in entry.signed_blocks.iter().enumerate() {
-                check(block.slot.as_u64(), &|| format!("data[{i}].signed_blocks[{j}].slot"))?;
+                check(block.slot.as_u64(), &|| {
+                    format!("data[{i}].signed_blocks[{j}].slot")
+                })?;
             }
             for (j, att) in entry.signed_attestations.iter().enumerate() {
                 let at = |field: &str| format!("data[{i}].signed_attestations[{j}].{field}");
@@ -352,13 +355,13 @@ pub(crate) fn export_entry(
 ) -> InterchangeData {
     blocks.retain(|b| state.block_low.is_none_or(|low| b.slot > low));
     blocks.sort_by_key(|b| b.slot);
-    if let Some(floor) = state.block_floor() {
-        if blocks.last().is_none_or(|b| b.slot < floor) {
-            blocks.push(BlockRecord {
-                slot: floor,
-                signing_root: None,
-            });
-        }
+    if let Some(floor) = state.block_floor()
+        && blocks.last().is_none_or(|b| b.slot < floor)
+    {
+        blocks.push(BlockRecord {
+            slot: floor,
+            signing_root: None,
+        });
     }
     attestations.retain(|a| {
         state
@@ -366,17 +369,16 @@ pub(crate) fn export_entry(
             .is_none_or(|low| a.source >= low.source && a.target > low.target)
     });
     attestations.sort_by_key(|a| a.target);
-    if let Some((source, target)) = state.attestation_floor() {
-        if attestations
+    if let Some((source, target)) = state.attestation_floor()
+        && attestations
             .last()
             .is_none_or(|a| a.source != source || a.target != target)
-        {
-            attestations.push(AttestationRecord {
-                source,
-                target,
-                signing_root: None,
-            });
-        }
+    {
+        attestations.push(AttestationRecord {
+            source,
+            target,
+            signing_root: None,
+        });
     }
     InterchangeData {
         pubkey,
@@ -416,10 +418,17 @@ mod tests {
         let bad = doc(&format!(
             r#"[{{"pubkey":"{pk}","signed_blocks":[],"signed_attestations":[{{"source_epoch":"1","target_epoch":"x"}}]}}]"#
         ));
-        let err = Interchange::from_json_slice(bad.as_bytes()).unwrap_err().to_string();
-        assert!(err.contains("data[0].signed_attestations[0].target_epoch"), "{err}");
+        let err = Interchange::from_json_slice(bad.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("data[0].signed_attestations[0].target_epoch"),
+            "{err}"
+        );
         let bad = doc(r#"[{"pubkey":"0x1234","signed_blocks":[],"signed_attestations":[]}]"#);
-        let err = Interchange::from_json_slice(bad.as_bytes()).unwrap_err().to_string();
+        let err = Interchange::from_json_slice(bad.as_bytes())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("data[0].pubkey"), "{err}");
         let bad = doc("[]").replace("\"5\"", "\"4\"");
         assert!(matches!(
@@ -470,7 +479,10 @@ mod tests {
         };
         let json = interchange.to_json_pretty().unwrap();
         let text = String::from_utf8(json.clone()).unwrap();
-        assert!(text.contains("\"interchange_format_version\": \"5\""), "{text}");
+        assert!(
+            text.contains("\"interchange_format_version\": \"5\""),
+            "{text}"
+        );
         assert!(text.contains("\"slot\": \"3\""), "{text}");
         assert_eq!(Interchange::from_json_slice(&json).unwrap(), interchange);
     }

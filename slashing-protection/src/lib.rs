@@ -29,7 +29,9 @@ use async_trait::async_trait;
 use types::{Hash256, PublicKeyBytes, Slot};
 
 pub use error::{Error, Result};
-pub use files::{DEFAULT_MAX_IMPORT_BYTES, ExistingFile, export_file, import_file, read_interchange};
+pub use files::{
+    DEFAULT_MAX_IMPORT_BYTES, ExistingFile, export_file, import_file, read_interchange,
+};
 pub use interchange::{
     INTERCHANGE_FORMAT_VERSION, ImportSummary, Interchange, InterchangeAttestation,
     InterchangeBlock, InterchangeData, InterchangeMetadata,
@@ -129,5 +131,44 @@ pub trait SlashingProtection: Send + Sync {
         results
             .pop()
             .ok_or_else(|| Error::Corrupt("a one-block batch returned no result".to_owned()))
+    }
+}
+
+/// A shared store is a store: lets `Arc<dyn SlashingProtection>` be wrapped and passed around.
+#[async_trait]
+impl<T: SlashingProtection + ?Sized> SlashingProtection for std::sync::Arc<T> {
+    fn genesis_validators_root(&self) -> Hash256 {
+        (**self).genesis_validators_root()
+    }
+
+    async fn register_validators(&self, pubkeys: &[PublicKeyBytes]) -> Result<()> {
+        (**self).register_validators(pubkeys).await
+    }
+
+    async fn check_and_insert_blocks(&self, requests: &[BlockRequest]) -> Result<Vec<CheckResult>> {
+        (**self).check_and_insert_blocks(requests).await
+    }
+
+    async fn check_and_insert_attestations(
+        &self,
+        requests: &[AttestationRequest],
+    ) -> Result<Vec<CheckResult>> {
+        (**self).check_and_insert_attestations(requests).await
+    }
+
+    async fn import_interchange(&self, interchange: &Interchange) -> Result<ImportSummary> {
+        (**self).import_interchange(interchange).await
+    }
+
+    async fn export_interchange(&self, scope: ExportScope<'_>) -> Result<Interchange> {
+        (**self).export_interchange(scope).await
+    }
+
+    async fn prune(&self, window: PruneWindow) -> Result<PruneSummary> {
+        (**self).prune(window).await
+    }
+
+    async fn validator_state(&self, pubkey: &PublicKeyBytes) -> Result<Option<ValidatorState>> {
+        (**self).validator_state(pubkey).await
     }
 }

@@ -228,10 +228,10 @@ impl ValidatorState {
                 value: slot.as_u64(),
             });
         }
-        if let Some(watermark) = self.block_low {
-            if slot <= watermark {
-                return Err(InvalidBlock::NotAboveImportedWatermark { slot, watermark }.into());
-            }
+        if let Some(watermark) = self.block_low
+            && slot <= watermark
+        {
+            return Err(InvalidBlock::NotAboveImportedWatermark { slot, watermark }.into());
         }
         match self.last_block {
             Some(last) if slot < last.slot => Err(InvalidBlock::BelowLatestSigned {
@@ -464,33 +464,58 @@ mod tests {
     #[test]
     fn attestation_rules() {
         let mut s = ValidatorState::default();
-        assert_eq!(s.check_attestation(Epoch(2), Epoch(3), root(1)), Ok(Safe::Valid));
-        assert_eq!(s.check_attestation(Epoch(2), Epoch(3), root(1)), Ok(Safe::SameData));
+        assert_eq!(
+            s.check_attestation(Epoch(2), Epoch(3), root(1)),
+            Ok(Safe::Valid)
+        );
+        assert_eq!(
+            s.check_attestation(Epoch(2), Epoch(3), root(1)),
+            Ok(Safe::SameData)
+        );
         assert!(matches!(
             s.check_attestation(Epoch(2), Epoch(3), root(2)),
-            Err(NotSafe::InvalidAttestation(InvalidAttestation::DoubleVote { .. }))
+            Err(NotSafe::InvalidAttestation(
+                InvalidAttestation::DoubleVote { .. }
+            ))
         ));
         assert!(matches!(
             s.check_attestation(Epoch(1), Epoch(4), root(2)),
-            Err(NotSafe::InvalidAttestation(InvalidAttestation::SurroundsExisting { .. }))
+            Err(NotSafe::InvalidAttestation(
+                InvalidAttestation::SurroundsExisting { .. }
+            ))
         ));
-        assert_eq!(s.check_attestation(Epoch(2), Epoch(5), root(3)), Ok(Safe::Valid));
+        assert_eq!(
+            s.check_attestation(Epoch(2), Epoch(5), root(3)),
+            Ok(Safe::Valid)
+        );
         assert!(matches!(
             s.check_attestation(Epoch(3), Epoch(4), root(2)),
-            Err(NotSafe::InvalidAttestation(InvalidAttestation::SurroundedByExisting { .. }))
+            Err(NotSafe::InvalidAttestation(
+                InvalidAttestation::SurroundedByExisting { .. }
+            ))
         ));
         assert!(matches!(
             s.check_attestation(Epoch(1), Epoch(4), root(2)),
-            Err(NotSafe::InvalidAttestation(InvalidAttestation::TargetBelowLatestSigned { .. }))
+            Err(NotSafe::InvalidAttestation(
+                InvalidAttestation::TargetBelowLatestSigned { .. }
+            ))
         ));
         assert!(matches!(
             s.check_attestation(Epoch(7), Epoch(6), root(2)),
-            Err(NotSafe::InvalidAttestation(InvalidAttestation::SourceExceedsTarget { .. }))
+            Err(NotSafe::InvalidAttestation(
+                InvalidAttestation::SourceExceedsTarget { .. }
+            ))
         ));
         // A zero root is "unknown": it never counts as a repeat.
         let mut z = ValidatorState::default();
-        assert_eq!(z.check_attestation(Epoch(0), Epoch(0), Hash256::ZERO), Ok(Safe::Valid));
-        assert!(z.check_attestation(Epoch(0), Epoch(0), Hash256::ZERO).is_err());
+        assert_eq!(
+            z.check_attestation(Epoch(0), Epoch(0), Hash256::ZERO),
+            Ok(Safe::Valid)
+        );
+        assert!(
+            z.check_attestation(Epoch(0), Epoch(0), Hash256::ZERO)
+                .is_err()
+        );
     }
 
     #[test]

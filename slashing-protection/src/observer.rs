@@ -236,10 +236,16 @@ impl SlashingObserver for SlashingStats {
     fn on_batch(&self, outcome: &BatchOutcome) {
         let counters = self.of(outcome.kind);
         counters.valid.fetch_add(outcome.valid, Ordering::Relaxed);
-        counters.same_data.fetch_add(outcome.same_data, Ordering::Relaxed);
-        counters.refused.fetch_add(outcome.refused, Ordering::Relaxed);
+        counters
+            .same_data
+            .fetch_add(outcome.same_data, Ordering::Relaxed);
+        counters
+            .refused
+            .fetch_add(outcome.refused, Ordering::Relaxed);
         counters.batches.fetch_add(1, Ordering::Relaxed);
-        counters.nanos.fetch_add(nanos(outcome.duration), Ordering::Relaxed);
+        counters
+            .nanos
+            .fetch_add(nanos(outcome.duration), Ordering::Relaxed);
     }
 
     fn on_error(&self, kind: MessageKind, _error: &Error, duration: Duration) {

@@ -61,7 +61,11 @@ impl StateRow {
                 target: Epoch(from_db(target, "att_target_low")?),
             }),
             (None, None) => None,
-            _ => return Err(Error::Corrupt("only one attestation watermark is set".into())),
+            _ => {
+                return Err(Error::Corrupt(
+                    "only one attestation watermark is set".into(),
+                ));
+            }
         };
         let last_block = match self.last_block_slot {
             Some(slot) => Some(BlockRecord {
@@ -77,7 +81,11 @@ impl StateRow {
                 signing_root: root_from_db(self.last_att_root.clone(), "last_att_root")?,
             }),
             (None, None) => None,
-            _ => return Err(Error::Corrupt("only one of last_att_source/target is set".into())),
+            _ => {
+                return Err(Error::Corrupt(
+                    "only one of last_att_source/target is set".into(),
+                ));
+            }
         };
         Ok(ValidatorState {
             block_low: self

@@ -87,7 +87,11 @@ fn check(cond: bool, message: impl FnOnce() -> String) -> Result<(), Failed> {
     if cond { Ok(()) } else { Err(message().into()) }
 }
 
-async fn run_steps(store: &dyn SlashingProtection, case: &TestCase, mode: Mode) -> Result<(), Failed> {
+async fn run_steps(
+    store: &dyn SlashingProtection,
+    case: &TestCase,
+    mode: Mode,
+) -> Result<(), Failed> {
     // The client knows its keys: every key that attempts to sign is registered up front.
     let mut keys: Vec<PublicKeyBytes> = case
         .steps
@@ -141,7 +145,11 @@ async fn run_steps(store: &dyn SlashingProtection, case: &TestCase, mode: Mode) 
             Mode::OneByOne => {
                 let mut b = Vec::new();
                 for request in &blocks {
-                    b.extend(store.check_and_insert_blocks(std::slice::from_ref(request)).await?);
+                    b.extend(
+                        store
+                            .check_and_insert_blocks(std::slice::from_ref(request))
+                            .await?,
+                    );
                 }
                 let mut a = Vec::new();
                 for request in &attestations {
@@ -166,7 +174,12 @@ async fn run_steps(store: &dyn SlashingProtection, case: &TestCase, mode: Mode) 
                 )
             })?;
         }
-        for (j, (attempt, result)) in step.attestations.iter().zip(&attestation_results).enumerate() {
+        for (j, (attempt, result)) in step
+            .attestations
+            .iter()
+            .zip(&attestation_results)
+            .enumerate()
+        {
             check(result.is_ok() == attempt.should_succeed, || {
                 format!(
                     "step {i} attestation {j} ({} -> {}): should_succeed={}, got {result:?}",
@@ -196,7 +209,11 @@ fn run_file(path: &Path, backend: Backend) -> Result<(), Failed> {
                     Mode::OneByOne => "one by one",
                     Mode::Batched => "batched",
                 };
-                Failed::from(format!("{} ({mode}): {}", case.name, e.message().unwrap_or("")))
+                Failed::from(format!(
+                    "{} ({mode}): {}",
+                    case.name,
+                    e.message().unwrap_or("")
+                ))
             })?;
         }
         Ok(())
@@ -224,7 +241,11 @@ fn main() {
         }
     }
     if !files.is_empty() {
-        assert_eq!(trials.len(), 2 * EXPECTED_FILES, "one trial per file and backend");
+        assert_eq!(
+            trials.len(),
+            2 * EXPECTED_FILES,
+            "one trial per file and backend"
+        );
     }
     libtest_mimic::run(&args, trials).exit();
 }

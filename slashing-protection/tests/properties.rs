@@ -17,8 +17,8 @@ use std::collections::HashMap;
 use common::Backend;
 use proptest::prelude::*;
 use slashing_protection::{
-    AttestationRequest, ExportScope, Interchange, InterchangeAttestation,
-    InterchangeBlock, InterchangeData, InterchangeMetadata, PruneWindow, Safe, SlashingProtection,
+    AttestationRequest, ExportScope, Interchange, InterchangeAttestation, InterchangeBlock,
+    InterchangeData, InterchangeMetadata, PruneWindow, Safe, SlashingProtection,
 };
 use types::{Epoch, Hash256, PublicKeyBytes, Slot};
 
@@ -28,14 +28,20 @@ const MAX_SLOT: u64 = 30;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Block { v: u64, slot: u64, root: u64 },
+    Block {
+        v: u64,
+        slot: u64,
+        root: u64,
+    },
     Attestations(Vec<(u64, u64, u64, u64)>),
     Import {
         v: u64,
         blocks: Vec<(u64, Option<u64>)>,
         attestations: Vec<(u64, u64, Option<u64>)>,
     },
-    Prune { epochs: u64 },
+    Prune {
+        epochs: u64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -57,7 +63,11 @@ fn op() -> impl Strategy<Value = Op> {
 
 /// Roots are small ids; 0 is the "unknown" zero root.
 fn root_of(id: u64) -> Hash256 {
-    if id == 0 { Hash256::ZERO } else { common::root(id) }
+    if id == 0 {
+        Hash256::ZERO
+    } else {
+        common::root(id)
+    }
 }
 
 /// Full history per validator: everything permitted or imported. `None` roots are unknown.
@@ -98,7 +108,9 @@ impl Reference {
     }
 
     fn block_above_all(&self, v: u64, slot: u64) -> bool {
-        self.blocks.get(&v).is_none_or(|seen| seen.iter().all(|b| slot > b.0))
+        self.blocks
+            .get(&v)
+            .is_none_or(|seen| seen.iter().all(|b| slot > b.0))
     }
 
     fn attestation_above_all(&self, v: u64, source: u64, target: u64) -> bool {
@@ -111,8 +123,13 @@ impl Reference {
 }
 
 /// What a complete-strategy client would permit after importing `data` (EIP-3076 conditions).
-fn complete_importer_permits_block(data: &InterchangeData, slot: u64, root: Option<Hash256>) -> bool {
-    let repeat = |b: &InterchangeBlock| b.slot.as_u64() == slot && root.is_some() && b.signing_root == root;
+fn complete_importer_permits_block(
+    data: &InterchangeData,
+    slot: u64,
+    root: Option<Hash256>,
+) -> bool {
+    let repeat =
+        |b: &InterchangeBlock| b.slot.as_u64() == slot && root.is_some() && b.signing_root == root;
     if data.signed_blocks.iter().any(repeat) {
         return true;
     }
@@ -135,7 +152,13 @@ fn complete_importer_permits_attestation(
     let records: Vec<(u64, u64, Option<Hash256>)> = data
         .signed_attestations
         .iter()
-        .map(|a: &InterchangeAttestation| (a.source_epoch.as_u64(), a.target_epoch.as_u64(), a.signing_root))
+        .map(|a: &InterchangeAttestation| {
+            (
+                a.source_epoch.as_u64(),
+                a.target_epoch.as_u64(),
+                a.signing_root,
+            )
+        })
         .collect();
     if records
         .iter()
@@ -146,10 +169,20 @@ fn complete_importer_permits_attestation(
     if source > target {
         return false;
     }
-    if records.iter().map(|a| a.0).min().is_some_and(|min| source < min) {
+    if records
+        .iter()
+        .map(|a| a.0)
+        .min()
+        .is_some_and(|min| source < min)
+    {
         return false;
     }
-    if records.iter().map(|a| a.1).min().is_some_and(|min| target <= min) {
+    if records
+        .iter()
+        .map(|a| a.1)
+        .min()
+        .is_some_and(|min| target <= min)
+    {
         return false;
     }
     !records
@@ -160,8 +193,11 @@ fn complete_importer_permits_attestation(
 async fn run_case(store: &dyn SlashingProtection, ops: &[Op]) -> Result<(), TestCaseError> {
     let keys: Vec<PublicKeyBytes> = (0..VALIDATORS).map(common::pubkey).collect();
     // The last validator stays unregistered until an import names it.
-    store.register_validators(&keys[..2]).await.expect("register");
-    let mut registered = vec![true, true, false];
+    store
+        .register_validators(&keys[..2])
+        .await
+        .expect("register");
+    let mut registered = [true, true, false];
     let mut reference = Reference::default();
     for op in ops {
         match op {
@@ -184,7 +220,11 @@ async fn run_case(store: &dyn SlashingProtection, ops: &[Op]) -> Result<(), Test
                     );
                 }
                 if result == Ok(Safe::Valid) {
-                    reference.blocks.entry(v).or_default().push((slot, known(root)));
+                    reference
+                        .blocks
+                        .entry(v)
+                        .or_default()
+                        .push((slot, known(root)));
                 }
             }
             Op::Attestations(batch) => {
@@ -222,7 +262,11 @@ async fn run_case(store: &dyn SlashingProtection, ops: &[Op]) -> Result<(), Test
                     }
                 }
             }
-            Op::Import { v, blocks, attestations } => {
+            Op::Import {
+                v,
+                blocks,
+                attestations,
+            } => {
                 let data = InterchangeData {
                     pubkey: keys[*v as usize],
                     signed_blocks: blocks
@@ -242,7 +286,11 @@ async fn run_case(store: &dyn SlashingProtection, ops: &[Op]) -> Result<(), Test
                         .collect(),
                 };
                 for b in &data.signed_blocks {
-                    reference.blocks.entry(*v).or_default().push((b.slot.as_u64(), b.signing_root));
+                    reference
+                        .blocks
+                        .entry(*v)
+                        .or_default()
+                        .push((b.slot.as_u64(), b.signing_root));
                 }
                 for a in &data.signed_attestations {
                     reference.attestations.entry(*v).or_default().push((
@@ -258,7 +306,10 @@ async fn run_case(store: &dyn SlashingProtection, ops: &[Op]) -> Result<(), Test
                     },
                     data: vec![data],
                 };
-                store.import_interchange(&interchange).await.expect("import");
+                store
+                    .import_interchange(&interchange)
+                    .await
+                    .expect("import");
                 registered[*v as usize] = true;
             }
             Op::Prune { epochs } => {
@@ -279,7 +330,10 @@ async fn run_case(store: &dyn SlashingProtection, ops: &[Op]) -> Result<(), Test
         .await
         .expect("export");
     for data in &export.data {
-        let v = keys.iter().position(|k| *k == data.pubkey).expect("known key") as u64;
+        let v = keys
+            .iter()
+            .position(|k| *k == data.pubkey)
+            .expect("known key") as u64;
         let roots: Vec<Option<Hash256>> = (0..3).map(|r| known(root_of(r))).collect();
         for slot in 0..=MAX_SLOT + 2 {
             for &root in &roots {
@@ -309,7 +363,8 @@ async fn run_case(store: &dyn SlashingProtection, ops: &[Op]) -> Result<(), Test
 }
 
 fn run(backend: Backend, cases: u32) {
-    if backend == Backend::Postgres && common::database_url("property test on PostgreSQL").is_none() {
+    if backend == Backend::Postgres && common::database_url("property test on PostgreSQL").is_none()
+    {
         return;
     }
     let runtime = common::runtime();

@@ -95,7 +95,9 @@ fn pubkey_from_db(bytes: &[u8], id: i64) -> Result<PublicKeyBytes> {
 }
 
 /// Reads `id, pubkey, <state columns>` rows.
-fn validator_rows(rows: &[tokio_postgres::Row]) -> Result<Vec<(i64, PublicKeyBytes, ValidatorState)>> {
+fn validator_rows(
+    rows: &[tokio_postgres::Row],
+) -> Result<Vec<(i64, PublicKeyBytes, ValidatorState)>> {
     rows.iter()
         .map(|row| {
             let id: i64 = row.try_get(0).ctx("reading a validator id")?;
@@ -107,8 +109,14 @@ fn validator_rows(rows: &[tokio_postgres::Row]) -> Result<Vec<(i64, PublicKeyByt
 }
 
 fn state_row(row: &tokio_postgres::Row, first: usize) -> Result<StateRow> {
-    let get = |i: usize| row.try_get::<_, Option<i64>>(first + i).ctx("reading a state column");
-    let blob = |i: usize| row.try_get::<_, Option<Vec<u8>>>(first + i).ctx("reading a root");
+    let get = |i: usize| {
+        row.try_get::<_, Option<i64>>(first + i)
+            .ctx("reading a state column")
+    };
+    let blob = |i: usize| {
+        row.try_get::<_, Option<Vec<u8>>>(first + i)
+            .ctx("reading a root")
+    };
     Ok(StateRow {
         block_low: get(0)?,
         att_source_low: get(1)?,
@@ -153,7 +161,10 @@ fn update_params(changed: &[(i64, ValidatorState)]) -> Result<Vec<Box<dyn ToSql 
 }
 
 fn as_params(boxed: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
-    boxed.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect()
+    boxed
+        .iter()
+        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+        .collect()
 }
 
 impl PostgresStore {
@@ -207,10 +218,16 @@ impl PostgresStore {
 
     async fn migrate(&self) -> Result<()> {
         let mut client = self.pool.get().await?;
-        let tx = client.transaction().await.ctx("starting the migration transaction")?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&sql::MIGRATION_LOCK_KEY])
+        let tx = client
+            .transaction()
             .await
-            .ctx("taking the migration lock")?;
+            .ctx("starting the migration transaction")?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&sql::MIGRATION_LOCK_KEY],
+        )
+        .await
+        .ctx("taking the migration lock")?;
         tx.batch_execute(&self.sql.create_schema)
             .await
             .ctx("creating the schema")?;
@@ -273,12 +290,18 @@ impl PostgresStore {
         }
         let keys = sorted_keys(requests.iter().map(Checkable::pubkey));
         let mut client = self.pool.get().await?;
-        let tx = client.transaction().await.ctx("starting a check transaction")?;
+        let tx = client
+            .transaction()
+            .await
+            .ctx("starting a check transaction")?;
         let lock = tx
             .prepare_cached(&self.sql.lock_validators)
             .await
             .ctx("preparing the row lock")?;
-        let rows = tx.query(&lock, &[&keys]).await.ctx("locking validator rows")?;
+        let rows = tx
+            .query(&lock, &[&keys])
+            .await
+            .ctx("locking validator rows")?;
         let states: HashMap<_, _> = validator_rows(&rows)?
             .into_iter()
             .map(|(id, pubkey, state)| (pubkey, (id, state, false)))
@@ -296,7 +319,10 @@ impl PostgresStore {
         }
         if !plan.recorded.is_empty() {
             let (sql, params) = history(&plan.recorded)?;
-            let insert = tx.prepare_cached(&sql).await.ctx("preparing the history insert")?;
+            let insert = tx
+                .prepare_cached(&sql)
+                .await
+                .ctx("preparing the history insert")?;
             tx.execute(&insert, &as_params(&params))
                 .await
                 .ctx("recording signed messages")?;
@@ -309,7 +335,10 @@ impl PostgresStore {
         &self,
         tx: &deadpool_postgres::Transaction<'_>,
         ids: &[i64],
-    ) -> Result<(HashMap<i64, Vec<BlockRecord>>, HashMap<i64, Vec<AttestationRecord>>)> {
+    ) -> Result<(
+        HashMap<i64, Vec<BlockRecord>>,
+        HashMap<i64, Vec<AttestationRecord>>,
+    )> {
         let mut blocks: HashMap<i64, Vec<BlockRecord>> = HashMap::new();
         for row in tx
             .query(&self.sql.block_history, &[&ids])
@@ -409,7 +438,10 @@ impl SlashingProtection for PostgresStore {
         let marks = minify(interchange);
         let keys = sorted_keys(marks.iter().map(|(pubkey, _)| *pubkey));
         let mut client = self.pool.get().await?;
-        let tx = client.transaction().await.ctx("starting the import transaction")?;
+        let tx = client
+            .transaction()
+            .await
+            .ctx("starting the import transaction")?;
         tx.execute(&self.sql.register, &[&keys])
             .await
             .ctx("registering imported validators")?;
@@ -488,8 +520,8 @@ impl SlashingProtection for PostgresStore {
 
     async fn prune(&self, window: PruneWindow) -> Result<PruneSummary> {
         let keep_epochs = i64::try_from(window.epochs).unwrap_or(i64::MAX);
-        let keep_slots = i64::try_from(window.epochs.saturating_mul(window.slots_per_epoch))
-            .unwrap_or(i64::MAX);
+        let keep_slots =
+            i64::try_from(window.epochs.saturating_mul(window.slots_per_epoch)).unwrap_or(i64::MAX);
         let client = self.pool.get().await?;
         let blocks = client
             .execute(&self.sql.prune_blocks, &[&keep_slots])

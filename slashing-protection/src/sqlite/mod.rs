@@ -18,7 +18,7 @@ use rusqlite::Connection;
 use types::{Hash256, PublicKeyBytes};
 
 use crate::error::Result;
-use crate::interchange::{Interchange, InterchangeMetadata, INTERCHANGE_FORMAT_VERSION};
+use crate::interchange::{INTERCHANGE_FORMAT_VERSION, Interchange, InterchangeMetadata};
 use crate::model::{AttestationRequest, BlockRequest, CheckResult, ValidatorState};
 use crate::{ExportScope, ImportSummary, PruneSummary, PruneWindow, SlashingProtection};
 
@@ -114,7 +114,8 @@ impl SlashingProtection for SqliteStore {
 
     async fn check_and_insert_blocks(&self, requests: &[BlockRequest]) -> Result<Vec<CheckResult>> {
         let requests = requests.to_vec();
-        self.run(move |conn| ops::check_blocks(conn, &requests)).await
+        self.run(move |conn| ops::check_blocks(conn, &requests))
+            .await
     }
 
     async fn check_and_insert_attestations(

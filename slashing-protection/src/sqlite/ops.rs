@@ -46,9 +46,7 @@ fn load(tx: &Transaction<'_>, pubkey: &PublicKeyBytes) -> Result<Option<(i64, Va
         })
         .optional()
         .ctx("loading a validator")?;
-    found
-        .map(|(id, row)| Ok((id, row.to_state()?)))
-        .transpose()
+    found.map(|(id, row)| Ok((id, row.to_state()?))).transpose()
 }
 
 fn store(tx: &Transaction<'_>, id: i64, state: &ValidatorState) -> Result<()> {
@@ -77,7 +75,9 @@ fn store(tx: &Transaction<'_>, id: i64, state: &ValidatorState) -> Result<()> {
 
 fn register_in(tx: &Transaction<'_>, pubkeys: &[PublicKeyBytes]) -> Result<()> {
     let mut stmt = tx
-        .prepare_cached("INSERT INTO validators (pubkey) VALUES (?1) ON CONFLICT (pubkey) DO NOTHING")
+        .prepare_cached(
+            "INSERT INTO validators (pubkey) VALUES (?1) ON CONFLICT (pubkey) DO NOTHING",
+        )
         .ctx("preparing registration")?;
     for pubkey in pubkeys {
         stmt.execute(params![pubkey.as_slice()])
@@ -127,13 +127,20 @@ fn run_batch<R: Checkable>(
     Ok(plan.results)
 }
 
-pub(super) fn check_blocks(conn: &mut Connection, requests: &[BlockRequest]) -> Result<Vec<CheckResult>> {
+pub(super) fn check_blocks(
+    conn: &mut Connection,
+    requests: &[BlockRequest],
+) -> Result<Vec<CheckResult>> {
     run_batch(conn, requests, |tx, id, r| {
         tx.prepare_cached(
             "INSERT INTO signed_blocks (validator_id, slot, signing_root) VALUES (?1, ?2, ?3)",
         )
         .ctx("preparing the block insert")?
-        .execute(params![id, to_db(r.slot.as_u64())?, root_to_db(known_root(r.signing_root))])
+        .execute(params![
+            id,
+            to_db(r.slot.as_u64())?,
+            root_to_db(known_root(r.signing_root))
+        ])
         .ctx("recording a block")?;
         Ok(())
     })
@@ -196,15 +203,27 @@ fn history(tx: &Transaction<'_>, id: i64) -> Result<(Vec<BlockRecord>, Vec<Attes
     let mut rows = stmt.query(params![id]).ctx("reading attestation history")?;
     while let Some(row) = rows.next().ctx("reading attestation history")? {
         attestations.push(AttestationRecord {
-            source: Epoch(from_db(row.get(0).ctx("reading a source")?, "source_epoch")?),
-            target: Epoch(from_db(row.get(1).ctx("reading a target")?, "target_epoch")?),
-            signing_root: root_from_db(row.get(2).ctx("reading a root")?, "attestation signing_root")?,
+            source: Epoch(from_db(
+                row.get(0).ctx("reading a source")?,
+                "source_epoch",
+            )?),
+            target: Epoch(from_db(
+                row.get(1).ctx("reading a target")?,
+                "target_epoch",
+            )?),
+            signing_root: root_from_db(
+                row.get(2).ctx("reading a root")?,
+                "attestation signing_root",
+            )?,
         });
     }
     Ok((blocks, attestations))
 }
 
-pub(super) fn export(conn: &mut Connection, scope: ExportScope<'_>) -> Result<Vec<InterchangeData>> {
+pub(super) fn export(
+    conn: &mut Connection,
+    scope: ExportScope<'_>,
+) -> Result<Vec<InterchangeData>> {
     // A deferred read transaction: one consistent snapshot for the whole export.
     let tx = conn.transaction().ctx("starting the export transaction")?;
     let mut validators = Vec::new();
@@ -218,7 +237,9 @@ pub(super) fn export(conn: &mut Connection, scope: ExportScope<'_>) -> Result<Ve
                 let pubkey: Vec<u8> = row.get(1).ctx("reading a pubkey")?;
                 let pubkey = <[u8; 48]>::try_from(pubkey.as_slice())
                     .map(PublicKeyBytes::from)
-                    .map_err(|_| Error::Corrupt(format!("pubkey of validator id {id} is not 48 bytes")))?;
+                    .map_err(|_| {
+                        Error::Corrupt(format!("pubkey of validator id {id} is not 48 bytes"))
+                    })?;
                 let state = state_row(row, 2).ctx("reading a state")?.to_state()?;
                 validators.push((id, pubkey, state));
             }
@@ -238,7 +259,10 @@ pub(super) fn export(conn: &mut Connection, scope: ExportScope<'_>) -> Result<Ve
     Ok(data)
 }
 
-pub(super) fn validator_state(conn: &mut Connection, pubkey: &PublicKeyBytes) -> Result<Option<ValidatorState>> {
+pub(super) fn validator_state(
+    conn: &mut Connection,
+    pubkey: &PublicKeyBytes,
+) -> Result<Option<ValidatorState>> {
     let tx = conn.transaction().ctx("starting a read transaction")?;
     Ok(load(&tx, pubkey)?.map(|(_, state)| state))
 }
@@ -267,8 +291,8 @@ pub(super) fn prune_chunk(
     window: PruneWindow,
 ) -> Result<PruneSummary> {
     let keep_epochs = i64::try_from(window.epochs).unwrap_or(i64::MAX);
-    let keep_slots = i64::try_from(window.epochs.saturating_mul(window.slots_per_epoch))
-        .unwrap_or(i64::MAX);
+    let keep_slots =
+        i64::try_from(window.epochs.saturating_mul(window.slots_per_epoch)).unwrap_or(i64::MAX);
     let mut summary = PruneSummary::default();
     let tx = immediate(conn)?;
     for &(id, last_slot, last_target) in chunk {
@@ -311,6 +335,9 @@ pub(super) fn integrity_check(conn: &mut Connection) -> Result<()> {
     if lines == ["ok"] {
         Ok(())
     } else {
-        Err(Error::Corrupt(format!("integrity_check: {}", lines.join("; "))))
+        Err(Error::Corrupt(format!(
+            "integrity_check: {}",
+            lines.join("; ")
+        )))
     }
 }

@@ -98,7 +98,10 @@ fn migrate(conn: &mut Connection, gvr: Hash256) -> Result<()> {
             supported: LATEST_VERSION,
         });
     }
-    for (version, sql) in (1..).zip(MIGRATIONS.iter()).skip(usize::try_from(current).unwrap_or(0)) {
+    for (version, sql) in (1..)
+        .zip(MIGRATIONS.iter())
+        .skip(usize::try_from(current).unwrap_or(0))
+    {
         tx.execute_batch(sql).ctx("applying a schema migration")?;
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, unixepoch())",

@@ -2,7 +2,10 @@
 //! its own SQLite file or PostgreSQL schema (dropped afterwards) so tests run in parallel and
 //! repeatably.
 
-#![allow(dead_code, reason = "each test binary uses a different subset of the fixtures")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different subset of the fixtures"
+)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -127,9 +130,13 @@ impl TestStore {
 /// A fresh SQLite store in its own temporary directory.
 pub(crate) async fn sqlite(gvr: Hash256) -> TestStore {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let store = SqliteStore::open(dir.path().join("slashing.sqlite"), gvr, SqliteConfig::default())
-        .await
-        .expect("open SQLite store");
+    let store = SqliteStore::open(
+        dir.path().join("slashing.sqlite"),
+        gvr,
+        SqliteConfig::default(),
+    )
+    .await
+    .expect("open SQLite store");
     TestStore {
         store: Arc::new(store.clone()),
         sqlite: Some(store),
