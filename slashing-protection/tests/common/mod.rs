@@ -7,6 +7,7 @@
     reason = "each test binary uses a different subset of the fixtures"
 )]
 
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -44,7 +45,10 @@ pub(crate) fn database_url(test: &str) -> Option<String> {
                 !ci(),
                 "DATABASE_URL is not set: CI=true requires the PostgreSQL tests ({test})"
             );
-            eprintln!(
+            // Straight to the process's stderr: libtest captures `eprintln!` of passing tests,
+            // and a skip must never look like a silent pass.
+            let _ = writeln!(
+                std::io::stderr(),
                 "\n*** SKIPPED: PostgreSQL test {test}: set DATABASE_URL \
                  (e.g. postgres://postgres@127.0.0.1:5432/test) to run it ***\n"
             );
