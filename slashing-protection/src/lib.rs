@@ -50,8 +50,10 @@ pub use sqlite::{SqliteConfig, SqliteStore};
 /// How much signing history to keep when pruning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PruneWindow {
-    /// Keep attestations whose target is within this many epochs of the validator's latest
-    /// signed target, and blocks within this many epochs' worth of slots of its latest block.
+    /// Keep attestations whose target is within this many epochs of the newest target signed
+    /// by any validator of the store, and blocks within this many epochs' worth of slots of
+    /// the newest signed block. (A validator that stopped signing long ago may end up with no
+    /// history at all: its protection lives in its state row, not in the history.)
     pub epochs: u64,
     /// Slots per epoch of the chain (32 on mainnet), to convert the window for blocks.
     pub slots_per_epoch: u64,

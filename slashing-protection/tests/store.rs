@@ -519,3 +519,47 @@ fn observer_counts_outcomes() {
         assert!(snapshot.attestations.total_duration > std::time::Duration::ZERO);
     });
 }
+
+#[test]
+fn large_sqlite_prune_runs_in_bounded_steps() {
+    common::runtime().block_on(async {
+        let fresh = common::sqlite(GVR).await;
+        let store = fresh.store();
+        let keys: Vec<_> = (0..2_000).map(pubkey).collect();
+        store.register_validators(&keys).await.unwrap();
+        for epoch in 1..=40 {
+            let batch: Vec<_> = (0..2_000)
+                .map(|v| att(v, epoch - 1, epoch, epoch))
+                .collect();
+            let results = store.check_and_insert_attestations(&batch).await.unwrap();
+            assert!(results.iter().all(|r| *r == Ok(Safe::Valid)));
+        }
+        // 20,000 rows per transaction = 10 epochs of 2,000 validators: 4 steps for 34 epochs
+        // (targets below 40 - 5 go).
+        let pruned = store
+            .prune(PruneWindow {
+                epochs: 5,
+                slots_per_epoch: 32,
+            })
+            .await
+            .unwrap();
+        assert_eq!(pruned.attestations, 34 * 2_000);
+        let export = store
+            .export_interchange(ExportScope::Only(&keys[..1]))
+            .await
+            .unwrap();
+        let targets: Vec<u64> = export.data[0]
+            .signed_attestations
+            .iter()
+            .map(|a| a.target_epoch.as_u64())
+            .collect();
+        assert_eq!(targets, vec![35, 36, 37, 38, 39, 40]);
+        fresh
+            .sqlite
+            .as_ref()
+            .unwrap()
+            .integrity_check()
+            .await
+            .unwrap();
+    });
+}

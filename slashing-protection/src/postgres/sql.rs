@@ -29,18 +29,22 @@ const MIGRATIONS: &[&str] = &[
          CHECK ((att_source_low IS NULL) = (att_target_low IS NULL)),
          CHECK ((last_att_source IS NULL) = (last_att_target IS NULL))
      );
+     -- History is clustered by time (primary key first on the epoch/slot): a batch's rows
+     -- append at the right edge of the index whatever the history size, and pruning removes
+     -- the left edge. No foreign key to validators: its per-row trigger would double the
+     -- insert cost, and validator rows are never deleted.
      CREATE TABLE {s}.signed_blocks (
-         validator_id bigint NOT NULL REFERENCES {s}.validators (id),
          slot bigint NOT NULL,
+         validator_id bigint NOT NULL,
          signing_root bytea,
-         PRIMARY KEY (validator_id, slot)
+         PRIMARY KEY (slot, validator_id)
      );
      CREATE TABLE {s}.signed_attestations (
-         validator_id bigint NOT NULL REFERENCES {s}.validators (id),
-         source_epoch bigint NOT NULL,
          target_epoch bigint NOT NULL,
+         validator_id bigint NOT NULL,
+         source_epoch bigint NOT NULL,
          signing_root bytea,
-         PRIMARY KEY (validator_id, target_epoch)
+         PRIMARY KEY (target_epoch, validator_id)
      );",
 ];
 
@@ -151,15 +155,15 @@ impl Sql {
                 "SELECT validator_id, source_epoch, target_epoch, signing_root
                  FROM {s}.signed_attestations WHERE validator_id = ANY($1::bigint[])"
             ),
-            // Reads the validators rows without locking them: pruning never blocks signing,
-            // and a concurrently raised latest value only means less is pruned this time.
+            // The window is relative to the newest message signed by any validator. Reads the
+            // validators rows without locking them: pruning never blocks signing.
             prune_blocks: format!(
-                "DELETE FROM {s}.signed_blocks AS b USING {s}.validators AS v
-                 WHERE b.validator_id = v.id AND b.slot < v.last_block_slot - $1"
+                "DELETE FROM {s}.signed_blocks
+                 WHERE slot < (SELECT max(last_block_slot) FROM {s}.validators) - $1"
             ),
             prune_attestations: format!(
-                "DELETE FROM {s}.signed_attestations AS a USING {s}.validators AS v
-                 WHERE a.validator_id = v.id AND a.target_epoch < v.last_att_target - $1"
+                "DELETE FROM {s}.signed_attestations
+                 WHERE target_epoch < (SELECT max(last_att_target) FROM {s}.validators) - $1"
             ),
         }
     }

@@ -154,15 +154,15 @@ impl SlashingProtection for SqliteStore {
     }
 
     async fn prune(&self, window: PruneWindow) -> Result<PruneSummary> {
-        let bases = self.run(ops::prune_scan).await?;
         let mut total = PruneSummary::default();
-        for chunk in bases.chunks(ops::PRUNE_CHUNK) {
-            let chunk = chunk.to_vec();
-            let done = self
-                .run(move |conn| ops::prune_chunk(conn, &chunk, window))
-                .await?;
+        loop {
+            // One bounded transaction per hold of the connection: signing interleaves.
+            let (done, more) = self.run(move |conn| ops::prune_step(conn, window)).await?;
             total.blocks += done.blocks;
             total.attestations += done.attestations;
+            if !more {
+                break;
+            }
         }
         Ok(total)
     }

@@ -3,7 +3,7 @@
 //! taken before the rows are read, so a check and its record are atomic even against another
 //! process opening the same file.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use types::{Epoch, PublicKeyBytes, Slot};
@@ -101,7 +101,7 @@ fn run_batch<R: Checkable>(
 ) -> Result<Vec<CheckResult>> {
     let tx = immediate(conn)?;
     let mut states = HashMap::new();
-    let mut unknown = std::collections::HashSet::new();
+    let mut unknown = HashSet::new();
     for request in requests {
         let pubkey = request.pubkey();
         if states.contains_key(&pubkey) || unknown.contains(&pubkey) {
@@ -181,41 +181,56 @@ pub(super) fn import(conn: &mut Connection, interchange: &Interchange) -> Result
     Ok(ImportSummary::of(interchange, marks.len()))
 }
 
-fn history(tx: &Transaction<'_>, id: i64) -> Result<(Vec<BlockRecord>, Vec<AttestationRecord>)> {
-    let mut blocks = Vec::new();
+type History = (
+    HashMap<i64, Vec<BlockRecord>>,
+    HashMap<i64, Vec<AttestationRecord>>,
+);
+
+/// The retained history of the validators in `ids`, in one pass over each table (history is
+/// clustered by time and window-bounded, so a scan is the cheap way to read it).
+fn history(tx: &Transaction<'_>, ids: &HashSet<i64>) -> Result<History> {
+    let mut blocks: HashMap<i64, Vec<BlockRecord>> = HashMap::new();
     let mut stmt = tx
-        .prepare_cached("SELECT slot, signing_root FROM signed_blocks WHERE validator_id = ?1")
+        .prepare_cached("SELECT validator_id, slot, signing_root FROM signed_blocks")
         .ctx("preparing the block history query")?;
-    let mut rows = stmt.query(params![id]).ctx("reading block history")?;
+    let mut rows = stmt.query([]).ctx("reading block history")?;
     while let Some(row) = rows.next().ctx("reading block history")? {
-        blocks.push(BlockRecord {
-            slot: Slot(from_db(row.get(0).ctx("reading a slot")?, "slot")?),
-            signing_root: root_from_db(row.get(1).ctx("reading a root")?, "block signing_root")?,
-        });
+        let id: i64 = row.get(0).ctx("reading a validator id")?;
+        if ids.contains(&id) {
+            blocks.entry(id).or_default().push(BlockRecord {
+                slot: Slot(from_db(row.get(1).ctx("reading a slot")?, "slot")?),
+                signing_root: root_from_db(
+                    row.get(2).ctx("reading a root")?,
+                    "block signing_root",
+                )?,
+            });
+        }
     }
-    let mut attestations = Vec::new();
+    let mut attestations: HashMap<i64, Vec<AttestationRecord>> = HashMap::new();
     let mut stmt = tx
         .prepare_cached(
-            "SELECT source_epoch, target_epoch, signing_root FROM signed_attestations
-             WHERE validator_id = ?1",
+            "SELECT validator_id, source_epoch, target_epoch, signing_root FROM signed_attestations",
         )
         .ctx("preparing the attestation history query")?;
-    let mut rows = stmt.query(params![id]).ctx("reading attestation history")?;
+    let mut rows = stmt.query([]).ctx("reading attestation history")?;
     while let Some(row) = rows.next().ctx("reading attestation history")? {
-        attestations.push(AttestationRecord {
-            source: Epoch(from_db(
-                row.get(0).ctx("reading a source")?,
-                "source_epoch",
-            )?),
-            target: Epoch(from_db(
-                row.get(1).ctx("reading a target")?,
-                "target_epoch",
-            )?),
-            signing_root: root_from_db(
-                row.get(2).ctx("reading a root")?,
-                "attestation signing_root",
-            )?,
-        });
+        let id: i64 = row.get(0).ctx("reading a validator id")?;
+        if ids.contains(&id) {
+            attestations.entry(id).or_default().push(AttestationRecord {
+                source: Epoch(from_db(
+                    row.get(1).ctx("reading a source")?,
+                    "source_epoch",
+                )?),
+                target: Epoch(from_db(
+                    row.get(2).ctx("reading a target")?,
+                    "target_epoch",
+                )?),
+                signing_root: root_from_db(
+                    row.get(3).ctx("reading a root")?,
+                    "attestation signing_root",
+                )?,
+            });
+        }
     }
     Ok((blocks, attestations))
 }
@@ -251,12 +266,19 @@ pub(super) fn export(
             }
         }
     }
-    let mut data = Vec::with_capacity(validators.len());
-    for (id, pubkey, state) in validators {
-        let (blocks, attestations) = history(&tx, id)?;
-        data.push(export_entry(pubkey, &state, blocks, attestations));
-    }
-    Ok(data)
+    let ids = validators.iter().map(|(id, _, _)| *id).collect();
+    let (mut blocks, mut attestations) = history(&tx, &ids)?;
+    Ok(validators
+        .into_iter()
+        .map(|(id, pubkey, state)| {
+            export_entry(
+                pubkey,
+                &state,
+                blocks.remove(&id).unwrap_or_default(),
+                attestations.remove(&id).unwrap_or_default(),
+            )
+        })
+        .collect())
 }
 
 pub(super) fn validator_state(
@@ -267,59 +289,60 @@ pub(super) fn validator_state(
     Ok(load(&tx, pubkey)?.map(|(_, state)| state))
 }
 
-/// Validators pruned per transaction (and per hold of the connection): keeps the write lock
-/// short so signing is never starved by a large prune.
-pub(super) const PRUNE_CHUNK: usize = 256;
+/// Attestation rows deleted per pruning transaction (about): keeps the write lock short so a
+/// large first prune never delays signing by more than a few milliseconds at a time.
+const PRUNE_ROWS_PER_TRANSACTION: i64 = 20_000;
 
-/// A validator's latest block slot and attestation target, the bases of its prune window.
-pub(super) type PruneBase = (i64, Option<i64>, Option<i64>);
-
-pub(super) fn prune_scan(conn: &mut Connection) -> Result<Vec<PruneBase>> {
-    let mut stmt = conn
-        .prepare("SELECT id, last_block_slot, last_att_target FROM validators ORDER BY id")
-        .ctx("preparing the prune scan")?;
-    let rows = stmt
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-        .ctx("listing validators to prune")?;
-    rows.collect::<rusqlite::Result<_>>()
-        .ctx("listing validators to prune")
-}
-
-pub(super) fn prune_chunk(
+/// One bounded pruning transaction. Returns what it deleted and whether more remains.
+///
+/// The window is relative to the newest message any validator signed; history is clustered by
+/// time, so each step deletes a contiguous range at the left edge of the tables.
+pub(super) fn prune_step(
     conn: &mut Connection,
-    chunk: &[PruneBase],
     window: PruneWindow,
-) -> Result<PruneSummary> {
+) -> Result<(PruneSummary, bool)> {
     let keep_epochs = i64::try_from(window.epochs).unwrap_or(i64::MAX);
     let keep_slots =
         i64::try_from(window.epochs.saturating_mul(window.slots_per_epoch)).unwrap_or(i64::MAX);
-    let mut summary = PruneSummary::default();
     let tx = immediate(conn)?;
-    for &(id, last_slot, last_target) in chunk {
-        // The bound comes from the latest record, which itself is never deleted
-        // (`slot < last - keep` is false for `slot == last`). The latest values in the row are
-        // only ever raised, so a stale scan prunes less, never more.
-        if let Some(last) = last_slot {
-            let deleted = tx
-                .prepare_cached("DELETE FROM signed_blocks WHERE validator_id = ?1 AND slot < ?2")
-                .ctx("preparing block pruning")?
-                .execute(params![id, last.saturating_sub(keep_slots)])
-                .ctx("pruning blocks")?;
-            summary.blocks += deleted as u64;
-        }
-        if let Some(last) = last_target {
-            let deleted = tx
-                .prepare_cached(
-                    "DELETE FROM signed_attestations WHERE validator_id = ?1 AND target_epoch < ?2",
-                )
+    let (newest_slot, newest_target, validators): (Option<i64>, Option<i64>, i64) = tx
+        .query_row(
+            "SELECT max(last_block_slot), max(last_att_target), count(*) FROM validators",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .ctx("reading the newest signed messages")?;
+    let mut summary = PruneSummary::default();
+    if let Some(newest) = newest_slot {
+        summary.blocks = tx
+            .prepare_cached("DELETE FROM signed_blocks WHERE slot < ?1")
+            .ctx("preparing block pruning")?
+            .execute(params![newest.saturating_sub(keep_slots)])
+            .ctx("pruning blocks")? as u64;
+    }
+    let mut more = false;
+    if let Some(newest) = newest_target {
+        let cutoff = newest.saturating_sub(keep_epochs);
+        let oldest: Option<i64> = tx
+            .query_row(
+                "SELECT min(target_epoch) FROM signed_attestations",
+                [],
+                |row| row.get(0),
+            )
+            .ctx("reading the oldest attestation")?;
+        if let Some(oldest) = oldest.filter(|&oldest| oldest < cutoff) {
+            let step = (PRUNE_ROWS_PER_TRANSACTION / validators.max(1)).max(1);
+            let bound = cutoff.min(oldest.saturating_add(step));
+            summary.attestations = tx
+                .prepare_cached("DELETE FROM signed_attestations WHERE target_epoch < ?1")
                 .ctx("preparing attestation pruning")?
-                .execute(params![id, last.saturating_sub(keep_epochs)])
-                .ctx("pruning attestations")?;
-            summary.attestations += deleted as u64;
+                .execute(params![bound])
+                .ctx("pruning attestations")? as u64;
+            more = bound < cutoff;
         }
     }
     tx.commit().ctx("committing pruning")?;
-    Ok(summary)
+    Ok((summary, more))
 }
 
 /// `PRAGMA integrity_check`: `Ok(())` when the file is sound, else the reported problems.

@@ -34,18 +34,21 @@ const MIGRATIONS: &[&str] = &[
          CHECK ((att_source_low IS NULL) = (att_target_low IS NULL)),
          CHECK ((last_att_source IS NULL) = (last_att_target IS NULL))
      );
+     -- History is clustered by time, not by validator: a batch's rows share one epoch, so they
+     -- append at the right edge of the B-tree and touch a handful of pages whatever the
+     -- history size, and pruning removes a contiguous range at the left edge.
      CREATE TABLE signed_blocks (
-         validator_id INTEGER NOT NULL REFERENCES validators (id),
          slot INTEGER NOT NULL,
+         validator_id INTEGER NOT NULL REFERENCES validators (id),
          signing_root BLOB,
-         PRIMARY KEY (validator_id, slot)
+         PRIMARY KEY (slot, validator_id)
      ) WITHOUT ROWID;
      CREATE TABLE signed_attestations (
+         target_epoch INTEGER NOT NULL,
          validator_id INTEGER NOT NULL REFERENCES validators (id),
          source_epoch INTEGER NOT NULL,
-         target_epoch INTEGER NOT NULL,
          signing_root BLOB,
-         PRIMARY KEY (validator_id, target_epoch)
+         PRIMARY KEY (target_epoch, validator_id)
      ) WITHOUT ROWID;",
 ];
 
