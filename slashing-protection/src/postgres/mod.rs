@@ -250,6 +250,7 @@ impl PostgresStore {
             tx.batch_execute(migration)
                 .await
                 .ctx("applying a schema migration")?;
+            tracing::info!(version, schema = %self.schema, "applied slashing protection schema migration");
             tx.execute(&self.sql.record_version, &[&version])
                 .await
                 .ctx("recording a schema migration")?;
@@ -263,6 +264,7 @@ impl PostgresStore {
                 tx.execute(&self.sql.write_gvr, &[&self.gvr.as_slice()])
                     .await
                     .ctx("storing the genesis validators root")?;
+                tracing::info!(genesis_validators_root = %self.gvr, schema = %self.schema, "created slashing protection schema");
             }
             Some(row) => {
                 let bytes: Vec<u8> = row.try_get(0).ctx("reading the genesis validators root")?;
@@ -467,6 +469,7 @@ impl SlashingProtection for PostgresStore {
                 .ctx("storing imported watermarks")?;
         }
         tx.commit().await.ctx("committing the import")?;
+        tracing::info!(validators = marks.len(), schema = %self.schema, "imported slashing protection interchange");
         Ok(ImportSummary::of(interchange, marks.len()))
     }
 
@@ -531,6 +534,7 @@ impl SlashingProtection for PostgresStore {
             .execute(&self.sql.prune_attestations, &[&keep_epochs])
             .await
             .ctx("pruning attestations")?;
+        tracing::debug!(blocks, attestations, schema = %self.schema, "pruned slashing protection history");
         Ok(PruneSummary {
             blocks,
             attestations,

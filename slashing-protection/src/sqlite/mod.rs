@@ -164,6 +164,11 @@ impl SlashingProtection for SqliteStore {
                 break;
             }
         }
+        tracing::debug!(
+            blocks = total.blocks,
+            attestations = total.attestations,
+            "pruned slashing protection history"
+        );
         Ok(total)
     }
 

@@ -178,6 +178,10 @@ pub(super) fn import(conn: &mut Connection, interchange: &Interchange) -> Result
         store(&tx, id, &state)?;
     }
     tx.commit().ctx("committing the import")?;
+    tracing::info!(
+        validators = marks.len(),
+        "imported slashing protection interchange"
+    );
     Ok(ImportSummary::of(interchange, marks.len()))
 }
 

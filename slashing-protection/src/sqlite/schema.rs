@@ -73,11 +73,11 @@ pub(super) fn open(path: &Path, gvr: Hash256, busy_timeout: Duration) -> Result<
         .ctx("setting durability pragmas")?;
     // Room for every statement of the hot paths and of import/export.
     conn.set_prepared_statement_cache_capacity(64);
-    migrate(&mut conn, gvr)?;
+    migrate(&mut conn, path, gvr)?;
     Ok(conn)
 }
 
-fn migrate(conn: &mut Connection, gvr: Hash256) -> Result<()> {
+fn migrate(conn: &mut Connection, path: &Path, gvr: Hash256) -> Result<()> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .ctx("starting the migration transaction")?;
@@ -106,6 +106,7 @@ fn migrate(conn: &mut Connection, gvr: Hash256) -> Result<()> {
         .skip(usize::try_from(current).unwrap_or(0))
     {
         tx.execute_batch(sql).ctx("applying a schema migration")?;
+        tracing::info!(version, path = %path.display(), "applied slashing protection schema migration");
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, unixepoch())",
             params![version],
@@ -127,6 +128,7 @@ fn migrate(conn: &mut Connection, gvr: Hash256) -> Result<()> {
                 params![gvr.as_slice()],
             )
             .ctx("storing the genesis validators root")?;
+            tracing::info!(genesis_validators_root = %gvr, path = %path.display(), "created slashing protection database");
         }
         Some(bytes) => {
             let stored = crate::row::root_from_db(Some(bytes), "genesis_validators_root")?
