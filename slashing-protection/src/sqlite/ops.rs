@@ -4,6 +4,7 @@
 //! process opening the same file.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use types::{Epoch, PublicKeyBytes, Slot};
@@ -35,11 +36,13 @@ fn state_row(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<StateRow
     })
 }
 
+static SELECT_STATE: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT id, {STATE_COLUMNS} FROM validators WHERE pubkey = ?1"));
+
 /// Loads one validator's row id and state.
 fn load(tx: &Transaction<'_>, pubkey: &PublicKeyBytes) -> Result<Option<(i64, ValidatorState)>> {
-    let sql = format!("SELECT id, {STATE_COLUMNS} FROM validators WHERE pubkey = ?1");
     let found = tx
-        .prepare_cached(&sql)
+        .prepare_cached(&SELECT_STATE)
         .ctx("preparing the state query")?
         .query_row(params![pubkey.as_slice()], |row| {
             Ok((row.get::<_, i64>(0)?, state_row(row, 1)?))
@@ -99,6 +102,9 @@ fn run_batch<R: Checkable>(
     requests: &[R],
     insert_history: impl Fn(&Transaction<'_>, i64, &R) -> Result<()>,
 ) -> Result<Vec<CheckResult>> {
+    if requests.is_empty() {
+        return Ok(Vec::new());
+    }
     let tx = immediate(conn)?;
     let mut states = HashMap::new();
     let mut unknown = HashSet::new();
