@@ -2,7 +2,7 @@
 //! its own SQLite file or PostgreSQL schema (dropped afterwards) so tests run in parallel and
 //! repeatably.
 
-#![allow(
+#![expect(
     dead_code,
     reason = "each test binary uses a different subset of the fixtures"
 )]
