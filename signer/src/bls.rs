@@ -44,7 +44,9 @@ impl SecretKey {
     /// Parses a 32-byte big-endian scalar; it must be non-zero and below the curve order.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         if bytes.len() != SECRET_KEY_BYTES_LEN {
-            return Err(Error::InvalidSecretKey("secret key must be exactly 32 bytes"));
+            return Err(Error::InvalidSecretKey(
+                "secret key must be exactly 32 bytes",
+            ));
         }
         min_pk::SecretKey::from_bytes(bytes)
             .map(Self)

@@ -117,10 +117,7 @@ struct CacheFile {
     keystores: Vec<IndexEntry>,
 }
 
-fn password_material(
-    index: &[IndexEntry],
-    passwords: &Passwords,
-) -> Result<Zeroizing<[u8; 32]>> {
+fn password_material(index: &[IndexEntry], passwords: &Passwords) -> Result<Zeroizing<[u8; 32]>> {
     let mut hasher = Sha256::new();
     hasher.update(DOMAIN);
     for entry in index {
@@ -180,7 +177,10 @@ pub(crate) fn load(
     let cache: CacheFile = serde_json::from_slice(&text)
         .map_err(|e| CacheStatus::Corrupt(format!("malformed JSON: {e}")))?;
     if cache.version != CACHE_VERSION {
-        return Err(CacheStatus::Stale(format!("format version {}", cache.version)));
+        return Err(CacheStatus::Stale(format!(
+            "format version {}",
+            cache.version
+        )));
     }
     if let Some(change) = describe_set_change(&cache.keystores, files) {
         return Err(CacheStatus::Stale(change));
@@ -189,7 +189,9 @@ pub(crate) fn load(
         || cache.iv.len() != 16
         || cache.checksum.len() != 32
     {
-        return Err(CacheStatus::Corrupt("field lengths do not match the index".to_owned()));
+        return Err(CacheStatus::Corrupt(
+            "field lengths do not match the index".to_owned(),
+        ));
     }
     let material = password_material(&cache.keystores, passwords)
         .map_err(|e| CacheStatus::Stale(e.to_string()))?;

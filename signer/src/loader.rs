@@ -165,7 +165,11 @@ pub(crate) fn discover(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     for entry in read_dir_sorted(dir)? {
         if entry.is_dir() {
-            found.extend(read_dir_sorted(&entry)?.into_iter().filter(|p| is_json_file(p)));
+            found.extend(
+                read_dir_sorted(&entry)?
+                    .into_iter()
+                    .filter(|p| is_json_file(p)),
+            );
         } else if is_json_file(&entry) {
             found.push(entry);
         }
@@ -291,7 +295,10 @@ pub fn load_keys(options: &LoadOptions) -> Result<LoadReport> {
         Some(cache_file) if errors.is_empty() => {
             match cache::load(cache_file, &files, &passwords) {
                 Ok(keys) => {
-                    tracing::info!(keys = keys.len(), "validator keys loaded from the key cache");
+                    tracing::info!(
+                        keys = keys.len(),
+                        "validator keys loaded from the key cache"
+                    );
                     return Ok(LoadReport {
                         keys,
                         errors,
@@ -362,7 +369,14 @@ pub fn load_keys(options: &LoadOptions) -> Result<LoadReport> {
         && errors.is_empty()
         && !keys.is_empty()
     {
-        match cache::write(cache_file, &files, &uuids, &keys, &passwords, options.cache_params) {
+        match cache::write(
+            cache_file,
+            &files,
+            &uuids,
+            &keys,
+            &passwords,
+            options.cache_params,
+        ) {
             Ok(()) => cache_written = true,
             Err(error) => tracing::warn!(%error, "could not write the key cache"),
         }

@@ -79,10 +79,7 @@ impl LocalSigner {
 }
 
 /// Resolves every pubkey up front so an unknown key fails the request before any work.
-fn resolve(
-    map: &KeyMap,
-    groups: Vec<SigningGroup>,
-) -> Result<Vec<(Hash256, Vec<Arc<SecretKey>>)>> {
+fn resolve(map: &KeyMap, groups: Vec<SigningGroup>) -> Result<Vec<(Hash256, Vec<Arc<SecretKey>>)>> {
     groups
         .into_iter()
         .map(|group| {

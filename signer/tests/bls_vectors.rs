@@ -54,8 +54,6 @@ fn signature(value: &Value) -> Option<Signature> {
     Signature::from_bytes(&bytes(value).ok()?).ok()
 }
 
-
-
 fn expect_bool(got: bool, case: &Value) -> Result<(), Failed> {
     let want = case["output"].as_bool().ok_or("output must be a bool")?;
     if got == want {
@@ -71,7 +69,11 @@ fn run_case(kind: &str, case: &Value) -> Result<(), Failed> {
         "sign" => {
             let got = SecretKey::from_bytes(&bytes(&input["privkey"])?)
                 .ok()
-                .map(|sk| sk.sign(&bytes(&input["message"]).unwrap_or_default()).to_bytes().to_string());
+                .map(|sk| {
+                    sk.sign(&bytes(&input["message"]).unwrap_or_default())
+                        .to_bytes()
+                        .to_string()
+                });
             let want = case["output"].as_str().map(str::to_owned);
             if got != want {
                 return Err(format!("expected {want:?}, got {got:?}").into());
@@ -166,7 +168,8 @@ fn run_case(kind: &str, case: &Value) -> Result<(), Failed> {
         "hash_to_G2" => {
             let msg = input["msg"].as_str().ok_or("msg must be a string")?;
             let point = hash_to_g2(msg.as_bytes(), QUUX_DST);
-            let coord = |c1: &[u8], c0: &[u8]| format!("0x{},0x{}", hex::encode(c0), hex::encode(c1));
+            let coord =
+                |c1: &[u8], c0: &[u8]| format!("0x{},0x{}", hex::encode(c0), hex::encode(c1));
             let x = coord(&point[0..48], &point[48..96]);
             let y = coord(&point[96..144], &point[144..192]);
             let (want_x, want_y) = (&case["output"]["x"], &case["output"]["y"]);

@@ -23,6 +23,9 @@ const CURVE_ORDER: [u8; 32] = [
 /// Number of 32-byte chunks in one Lamport secret key.
 pub const LAMPORT_CHUNKS: usize = 255;
 
+/// A Lamport secret key: [`LAMPORT_CHUNKS`] chunks of 32 bytes, zeroized on drop.
+pub type LamportSecretKey = Zeroizing<Vec<[u8; 32]>>;
+
 fn hkdf_extract(salt: &[u8], ikm: &[u8]) -> Zeroizing<[u8; 32]> {
     // HMAC accepts keys of any length.
     let mut mac = HmacSha256::new_from_slice(salt).expect("HMAC takes any key length");
@@ -69,7 +72,7 @@ fn hkdf_mod_r(ikm: &[u8]) -> SecretKey {
 }
 
 /// `IKM_to_lamport_SK(IKM, salt)`: 255 chunks of 32 bytes.
-pub fn ikm_to_lamport_sk(ikm: &[u8], salt: &[u8]) -> Zeroizing<Vec<[u8; 32]>> {
+pub fn ikm_to_lamport_sk(ikm: &[u8], salt: &[u8]) -> LamportSecretKey {
     let prk = hkdf_extract(salt, ikm);
     let mut okm = Zeroizing::new(vec![0u8; LAMPORT_CHUNKS * 32]);
     hkdf_expand(&prk, &[], &mut okm);
@@ -81,10 +84,7 @@ pub fn ikm_to_lamport_sk(ikm: &[u8], salt: &[u8]) -> Zeroizing<Vec<[u8; 32]>> {
 }
 
 /// The two Lamport secret keys of `parent_SK_to_lamport_PK` (`lamport_0`, `lamport_1`).
-pub fn lamport_secret_keys(
-    parent: &SecretKey,
-    index: u32,
-) -> (Zeroizing<Vec<[u8; 32]>>, Zeroizing<Vec<[u8; 32]>>) {
+pub fn lamport_secret_keys(parent: &SecretKey, index: u32) -> (LamportSecretKey, LamportSecretKey) {
     let salt = index.to_be_bytes();
     let ikm = parent.to_bytes();
     let not_ikm = Zeroizing::new(ikm.map(|b| !b));
@@ -139,6 +139,9 @@ mod tests {
 
     #[test]
     fn short_seed_refused() {
-        assert!(matches!(derive_master_sk(&[1; 31]), Err(Error::SeedTooShort(31))));
+        assert!(matches!(
+            derive_master_sk(&[1; 31]),
+            Err(Error::SeedTooShort(31))
+        ));
     }
 }

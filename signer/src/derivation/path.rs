@@ -84,7 +84,10 @@ mod tests {
     fn parse_and_display() {
         let p: DerivationPath = "m/12381/3600/7/0/0".parse().unwrap();
         assert_eq!(p, DerivationPath::signing(7));
-        assert_eq!(DerivationPath::withdrawal(7).to_string(), "m/12381/3600/7/0");
+        assert_eq!(
+            DerivationPath::withdrawal(7).to_string(),
+            "m/12381/3600/7/0"
+        );
         for bad in [
             "",
             "12381/3600/0/0",
@@ -96,7 +99,10 @@ mod tests {
             "m/12381/3600/+1/0",
         ] {
             assert!(
-                matches!(bad.parse::<DerivationPath>(), Err(Error::InvalidPath { .. })),
+                matches!(
+                    bad.parse::<DerivationPath>(),
+                    Err(Error::InvalidPath { .. })
+                ),
                 "{bad}"
             );
         }

@@ -134,13 +134,21 @@ fn refuse(param: &'static str, value: impl ToString, reason: &'static str) -> Er
 
 fn check_common(dklen: u64, salt: &[u8]) -> Result<()> {
     if dklen != DKLEN {
-        return Err(refuse("dklen", dklen, "EIP-2335 requires a 32-byte derived key"));
+        return Err(refuse(
+            "dklen",
+            dklen,
+            "EIP-2335 requires a 32-byte derived key",
+        ));
     }
     if salt.is_empty() {
         return Err(refuse("salt", "\"\"", "salt must not be empty"));
     }
     if salt.len() > MAX_SALT_LEN {
-        return Err(refuse("salt", format!("{} bytes", salt.len()), "salt longer than 1024 bytes"));
+        return Err(refuse(
+            "salt",
+            format!("{} bytes", salt.len()),
+            "salt longer than 1024 bytes",
+        ));
     }
     Ok(())
 }
@@ -192,8 +200,14 @@ impl Kdf {
             Kdf::Scrypt(p) => {
                 let log_n = p.n.trailing_zeros() as u8;
                 // Validated above: r, p small, n a power of two, length 32.
-                let params = scrypt::Params::new(log_n, p.r as u32, p.p as u32, 32)
-                    .map_err(|_| refuse("n/r/p", format!("{}/{}/{}", p.n, p.r, p.p), "rejected by scrypt"))?;
+                let params =
+                    scrypt::Params::new(log_n, p.r as u32, p.p as u32, 32).map_err(|_| {
+                        refuse(
+                            "n/r/p",
+                            format!("{}/{}/{}", p.n, p.r, p.p),
+                            "rejected by scrypt",
+                        )
+                    })?;
                 scrypt::scrypt(password, &p.salt, &params, key.as_mut())
                     .map_err(|_| refuse("dklen", p.dklen, "rejected by scrypt"))?;
             }
@@ -283,7 +297,9 @@ mod tests {
                 salt: vec![1],
             })
         };
-        let err = mk(u64::from(u32::MAX) + 1, "hmac-sha256").derive(b"pw").unwrap_err();
+        let err = mk(u64::from(u32::MAX) + 1, "hmac-sha256")
+            .derive(b"pw")
+            .unwrap_err();
         assert!(err.to_string().contains("parameter c"), "{err}");
         let err = mk(0, "hmac-sha256").derive(b"pw").unwrap_err();
         assert!(err.to_string().contains("parameter c"), "{err}");
@@ -295,7 +311,9 @@ mod tests {
     #[test]
     fn unknown_function_is_named() {
         let json = r#"{"function":"argon2id","params":{},"message":""}"#;
-        let err = serde_json::from_str::<KdfModule>(json).unwrap_err().to_string();
+        let err = serde_json::from_str::<KdfModule>(json)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("argon2id"), "{err}");
     }
 }

@@ -57,25 +57,54 @@ fn version_and_functions_are_checked() {
         Keystore::from_json_str(&v3),
         Err(Error::UnsupportedKeystoreVersion(3))
     ));
-    let cipher = mutate(&ks, |j| j["crypto"]["cipher"]["function"] = "aes-256-gcm".into());
+    let cipher = mutate(&ks, |j| {
+        j["crypto"]["cipher"]["function"] = "aes-256-gcm".into()
+    });
     let err = Keystore::from_json_str(&cipher).unwrap_err();
     assert!(err.to_string().contains("aes-256-gcm"), "{err}");
-    let checksum = mutate(&ks, |j| j["crypto"]["checksum"]["function"] = "keccak256".into());
+    let checksum = mutate(&ks, |j| {
+        j["crypto"]["checksum"]["function"] = "keccak256".into()
+    });
     assert!(Keystore::from_json_str(&checksum).is_err());
 }
 
 #[test]
 fn hostile_parameters_refused_before_work() {
     let (_, ks) = light_keystore("pw");
-    let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
-        ("n", Box::new(|j| j["crypto"]["kdf"]["params"]["n"] = 1_000.into())),
-        ("n", Box::new(|j| j["crypto"]["kdf"]["params"]["n"] = (1u64 << 40).into())),
-        ("p", Box::new(|j| j["crypto"]["kdf"]["params"]["p"] = 1_000_000.into())),
-        ("dklen", Box::new(|j| j["crypto"]["kdf"]["params"]["dklen"] = 64.into())),
-        ("salt", Box::new(|j| j["crypto"]["kdf"]["params"]["salt"] = "".into())),
-        ("iv", Box::new(|j| j["crypto"]["cipher"]["params"]["iv"] = "0011".into())),
-        ("message", Box::new(|j| j["crypto"]["cipher"]["message"] = "00".repeat(48).into())),
-        ("message", Box::new(|j| j["crypto"]["checksum"]["message"] = "00".into())),
+    type Mutation = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Mutation)> = vec![
+        (
+            "n",
+            Box::new(|j| j["crypto"]["kdf"]["params"]["n"] = 1_000.into()),
+        ),
+        (
+            "n",
+            Box::new(|j| j["crypto"]["kdf"]["params"]["n"] = (1u64 << 40).into()),
+        ),
+        (
+            "p",
+            Box::new(|j| j["crypto"]["kdf"]["params"]["p"] = 1_000_000.into()),
+        ),
+        (
+            "dklen",
+            Box::new(|j| j["crypto"]["kdf"]["params"]["dklen"] = 64.into()),
+        ),
+        (
+            "salt",
+            Box::new(|j| j["crypto"]["kdf"]["params"]["salt"] = "".into()),
+        ),
+        (
+            "iv",
+            Box::new(|j| j["crypto"]["cipher"]["params"]["iv"] = "0011".into()),
+        ),
+        (
+            "message",
+            Box::new(|j| j["crypto"]["cipher"]["message"] = "00".repeat(48).into()),
+        ),
+        (
+            "message",
+            Box::new(|j| j["crypto"]["checksum"]["message"] = "00".into()),
+        ),
     ];
     for (param, f) in cases {
         let json = mutate(&ks, f);
@@ -105,5 +134,14 @@ fn truncated_json_is_a_json_error() {
     let (_, ks) = light_keystore("pw");
     let json = ks.to_json_string();
     let err = Keystore::from_json_str(&json[..json.len() / 2]).unwrap_err();
-    assert!(matches!(err, Error::Json { what: "keystore", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Json {
+                what: "keystore",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
