@@ -15,9 +15,15 @@ use types::{Hash256, SignatureBytes};
 
 use crate::bls::{DST, SecretKey};
 
-/// Points per affine-conversion chunk: large enough to amortise the one inversion, small
-/// enough to keep every core busy for a few hundred keys.
-const AFFINE_CHUNK: usize = 32;
+/// Most points per affine-conversion chunk: enough to amortise the one shared inversion.
+const MAX_CHUNK: usize = 32;
+
+/// Chunk size for `n` signatures: at most [`MAX_CHUNK`], and small enough that every thread
+/// of the pool gets several chunks (a 32-key committee must still use all cores).
+fn chunk_size(n: usize) -> usize {
+    let per_thread = n.div_ceil(4 * rayon::current_num_threads());
+    per_thread.clamp(1, MAX_CHUNK)
+}
 
 /// A hashed message: `H(root)` in G2 (projective).
 struct HashedRoot(blst::blst_p2);
@@ -80,9 +86,10 @@ pub fn sign_groups(groups: &[(Hash256, Vec<&SecretKey>)]) -> Vec<Vec<SignatureBy
         .flat_map(|((_, keys), hash)| keys.iter().map(move |key| (hash, *key)))
         .collect();
     let mut flat = vec![SignatureBytes::ZERO; pairs.len()];
+    let chunk = chunk_size(pairs.len());
     pairs
-        .par_chunks(AFFINE_CHUNK)
-        .zip(flat.par_chunks_mut(AFFINE_CHUNK))
+        .par_chunks(chunk)
+        .zip(flat.par_chunks_mut(chunk))
         .for_each(|(chunk, out)| sign_chunk(chunk, out));
     let mut flat = flat.into_iter();
     groups
