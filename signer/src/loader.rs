@@ -265,11 +265,7 @@ fn progress_bar(len: usize, progress: Progress) -> ProgressBar {
 
 /// One keystore decrypted: its key and UUID.
 fn decrypt_one(file: &KeystoreFile, passwords: &Passwords) -> Result<(SecretKey, Uuid)> {
-    let json = std::str::from_utf8(&file.contents).map_err(|_| Error::InvalidHex {
-        field: "keystore",
-        reason: "file is not UTF-8".to_owned(),
-    })?;
-    let keystore = Keystore::from_json_str(json)?;
+    let keystore = Keystore::from_json_slice(&file.contents)?;
     let password = passwords.for_pubkey(&keystore.pubkey()?)?;
     Ok((keystore.decrypt_processed(&password)?, keystore.uuid))
 }
@@ -282,7 +278,11 @@ pub fn load_keys(options: &LoadOptions) -> Result<LoadReport> {
     let passwords = Passwords::new(&options.passwords)?;
     let mut files = Vec::new();
     let mut errors = Vec::new();
-    let paths = discover(dir)?;
+    let mut paths = discover(dir)?;
+    // A cache file kept inside the keystores directory is not a keystore.
+    if let Some(cache_file) = &options.cache_file {
+        paths.retain(|p| p != cache_file);
+    }
     for (path, result) in paths.clone().into_iter().zip(read_files(dir, paths)) {
         match result {
             Ok(file) => files.push(file),

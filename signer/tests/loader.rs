@@ -35,7 +35,8 @@ impl Fixture {
         let secrets = tmp.path().join("secrets");
         std::fs::create_dir_all(&keystores).unwrap();
         std::fs::create_dir_all(&secrets).unwrap();
-        let cache = keystores.join(".key-cache.json");
+        // Inside the keystores directory and not hidden: the loader must still skip it.
+        let cache = keystores.join("key-cache.json");
         let mut fixture = Self {
             _tmp: tmp,
             keystores,

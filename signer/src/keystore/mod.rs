@@ -115,7 +115,12 @@ fn checksum(dk: &[u8; 32], ciphertext: &[u8]) -> [u8; 32] {
 impl Keystore {
     /// Parses and validates a keystore (no KDF work is done).
     pub fn from_json_str(json: &str) -> Result<Self> {
-        let keystore: Self = serde_json::from_str(json).map_err(|source| Error::Json {
+        Self::from_json_slice(json.as_bytes())
+    }
+
+    /// Parses and validates a keystore from raw bytes (which must be UTF-8 JSON).
+    pub fn from_json_slice(json: &[u8]) -> Result<Self> {
+        let keystore: Self = serde_json::from_slice(json).map_err(|source| Error::Json {
             what: "keystore",
             source,
         })?;
@@ -125,8 +130,8 @@ impl Keystore {
 
     /// Reads, parses and validates a keystore file.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let json = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-        Self::from_json_str(&json)
+        let json = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+        Self::from_json_slice(&json)
     }
 
     /// The JSON text (pretty-printed).
