@@ -76,10 +76,19 @@ pub fn sign_batch(root: &Hash256, keys: &[&SecretKey]) -> Vec<SignatureBytes> {
 /// Signs several (root, keys) groups in one parallel pass: each root is hashed once, then all
 /// (key, hashed root) pairs are spread over the pool. Output: one vector per group, in key order.
 pub fn sign_groups(groups: &[(Hash256, Vec<&SecretKey>)]) -> Vec<Vec<SignatureBytes>> {
-    let hashes: Vec<HashedRoot> = groups
-        .par_iter()
-        .map(|(root, _)| HashedRoot::new(root))
-        .collect();
+    // Handing work to the pool costs a thread wake-up; a lone hash or signature is cheaper
+    // done right here.
+    let hashes: Vec<HashedRoot> = if groups.len() < 2 {
+        groups
+            .iter()
+            .map(|(root, _)| HashedRoot::new(root))
+            .collect()
+    } else {
+        groups
+            .par_iter()
+            .map(|(root, _)| HashedRoot::new(root))
+            .collect()
+    };
     let pairs: Vec<(&HashedRoot, &SecretKey)> = groups
         .iter()
         .zip(&hashes)
@@ -87,10 +96,14 @@ pub fn sign_groups(groups: &[(Hash256, Vec<&SecretKey>)]) -> Vec<Vec<SignatureBy
         .collect();
     let mut flat = vec![SignatureBytes::ZERO; pairs.len()];
     let chunk = chunk_size(pairs.len());
-    pairs
-        .par_chunks(chunk)
-        .zip(flat.par_chunks_mut(chunk))
-        .for_each(|(chunk, out)| sign_chunk(chunk, out));
+    if pairs.len() < 2 {
+        sign_chunk(&pairs, &mut flat);
+    } else {
+        pairs
+            .par_chunks(chunk)
+            .zip(flat.par_chunks_mut(chunk))
+            .for_each(|(chunk, out)| sign_chunk(chunk, out));
+    }
     let mut flat = flat.into_iter();
     groups
         .iter()
