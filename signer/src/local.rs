@@ -37,6 +37,18 @@ impl LocalSigner {
         }
     }
 
+    /// A signer holding the keys of a [`crate::loader::load_keys`] report (public keys reused,
+    /// not recomputed).
+    pub fn from_loaded_keys(keys: impl IntoIterator<Item = crate::loader::LoadedKey>) -> Self {
+        let map: KeyMap = keys
+            .into_iter()
+            .map(|key| (key.pubkey, Arc::new(key.secret)))
+            .collect();
+        Self {
+            keys: RwLock::new(Arc::new(map)),
+        }
+    }
+
     /// Adds (or replaces) keys; returns their public keys.
     pub fn add_keys(&self, keys: impl IntoIterator<Item = SecretKey>) -> Vec<PublicKeyBytes> {
         let new: Vec<(PublicKeyBytes, Arc<SecretKey>)> = keys

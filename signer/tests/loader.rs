@@ -115,6 +115,14 @@ fn cold_then_warm_from_cache() {
 
     let warm = f.load();
     assert_eq!(warm.source, LoadSource::Cache);
+    let signer = signer::LocalSigner::from_loaded_keys(f.load().keys);
+    assert_eq!(signer.len(), f.keys.len());
+    for key in &f.keys {
+        assert!(signer::Signer::has_key(
+            &signer,
+            &key.public_key().to_bytes()
+        ));
+    }
     assert!(!warm.cache_written);
     assert_keys(&warm, &f.keys);
     let paths: Vec<&Path> = warm
