@@ -160,22 +160,22 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// The keystore files under `dir` (flat files and one level of per-validator directories),
-/// sorted by path.
-pub(crate) fn discover(dir: &Path) -> Result<Vec<PathBuf>> {
+/// sorted by path, and the per-validator directories that could not be read.
+pub(crate) fn discover(dir: &Path) -> Result<(Vec<PathBuf>, Vec<KeyLoadError>)> {
     let mut found = Vec::new();
+    let mut unreadable = Vec::new();
     for entry in read_dir_sorted(dir)? {
         if entry.is_dir() {
-            found.extend(
-                read_dir_sorted(&entry)?
-                    .into_iter()
-                    .filter(|p| is_json_file(p)),
-            );
+            match read_dir_sorted(&entry) {
+                Ok(files) => found.extend(files.into_iter().filter(|p| is_json_file(p))),
+                Err(error) => unreadable.push(KeyLoadError { path: entry, error }),
+            }
         } else if is_json_file(&entry) {
             found.push(entry);
         }
     }
     found.sort();
-    Ok(found)
+    Ok((found, unreadable))
 }
 
 /// Reads and digests every keystore file; unreadable files become per-file errors.
@@ -277,8 +277,7 @@ pub fn load_keys(options: &LoadOptions) -> Result<LoadReport> {
     let dir = &options.keystores_dir;
     let passwords = Passwords::new(&options.passwords)?;
     let mut files = Vec::new();
-    let mut errors = Vec::new();
-    let mut paths = discover(dir)?;
+    let (mut paths, mut errors) = discover(dir)?;
     // A cache file kept inside the keystores directory is not a keystore.
     if let Some(cache_file) = &options.cache_file {
         paths.retain(|p| p != cache_file);

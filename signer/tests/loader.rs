@@ -318,6 +318,26 @@ fn per_file_errors_and_duplicates() {
 }
 
 #[test]
+fn unreadable_validator_directory_is_a_per_entry_error() {
+    let f = Fixture::new(2);
+    let locked = f.keystores.join("0xlocked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // Root ignores directory permissions; then the directory is simply empty.
+    let readable_anyway = std::fs::read_dir(&locked).is_ok();
+    let report = f.load();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert_keys(&report, &f.keys);
+    if readable_anyway {
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+    } else {
+        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+        assert!(report.errors[0].path.ends_with("0xlocked"));
+        assert!(!report.cache_written);
+    }
+}
+
+#[test]
 fn missing_directories_are_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let options = LoadOptions::new(
