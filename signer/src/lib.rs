@@ -1,1 +1,24 @@
-//! placeholder
+//! Validator keys and signing for poolvc.
+//!
+//! - [`bls`]: BLS12-381 over blst `min_pk` with the Ethereum proof-of-possession ciphersuite;
+//! - [`batch`]: the batch signer (one hash-to-curve per message, all cores);
+//! - [`keystore`]: EIP-2335 keystores; [`derivation`]: EIP-2333/2334, BIP-39, interop keys;
+//! - [`loader`] and [`cache`]: loading thousands of keystores in parallel, and the key cache that
+//!   makes restarts cost one KDF;
+//! - [`Signer`]: the async seam the validator signs through, with [`LocalSigner`] behind it.
+
+pub mod batch;
+pub mod bls;
+pub mod cache;
+pub mod derivation;
+mod error;
+pub mod fs;
+mod hex_serde;
+pub mod keystore;
+pub mod loader;
+mod local;
+mod signing;
+
+pub use error::{Error, Result};
+pub use local::LocalSigner;
+pub use signing::{Signer, SigningGroup};

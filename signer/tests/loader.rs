@@ -1,0 +1,359 @@
+//! Loading keystore directories and the key cache: layouts, per-file errors, duplicates and
+//! every way the cache must be invalidated.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use signer::Error;
+use signer::bls::SecretKey;
+use signer::cache::{CacheParams, CacheStatus};
+use signer::keystore::{Kdf, Keystore};
+use signer::loader::{LoadOptions, LoadReport, LoadSource, PasswordSource, Progress, load_keys};
+
+const LIGHT: u8 = 4;
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    keystores: PathBuf,
+    secrets: PathBuf,
+    cache: PathBuf,
+    keys: Vec<SecretKey>,
+}
+
+fn keystore_for(sk: &SecretKey, password: &str) -> Keystore {
+    Keystore::encrypt(sk, password, Kdf::scrypt(LIGHT), "").unwrap()
+}
+
+fn password_of(i: usize) -> String {
+    format!("password number {i}")
+}
+
+impl Fixture {
+    fn new(n: usize) -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let keystores = tmp.path().join("keystores");
+        let secrets = tmp.path().join("secrets");
+        std::fs::create_dir_all(&keystores).unwrap();
+        std::fs::create_dir_all(&secrets).unwrap();
+        // Inside the keystores directory and not hidden: the loader must still skip it.
+        let cache = keystores.join("key-cache.json");
+        let mut fixture = Self {
+            _tmp: tmp,
+            keystores,
+            secrets,
+            cache,
+            keys: Vec::new(),
+        };
+        for i in 0..n {
+            fixture.add_key(i);
+        }
+        fixture
+    }
+
+    fn add_key(&mut self, i: usize) -> PathBuf {
+        let sk = SecretKey::random();
+        let pk = sk.public_key().to_bytes();
+        let path = self.keystores.join(format!("keystore-{i:03}.json"));
+        keystore_for(&sk, &password_of(i))
+            .write_new_file(&path)
+            .unwrap();
+        std::fs::write(
+            self.secrets.join(pk.to_string()),
+            format!("{}\n", password_of(i)),
+        )
+        .unwrap();
+        self.keys.push(sk);
+        path
+    }
+
+    fn options(&self) -> LoadOptions {
+        let mut options = LoadOptions::new(
+            &self.keystores,
+            PasswordSource::PerKeyFiles(self.secrets.clone()),
+        );
+        options.cache_file = Some(self.cache.clone());
+        options.cache_params = CacheParams {
+            scrypt_log_n: LIGHT,
+        };
+        options.progress = Progress::Hidden;
+        options
+    }
+
+    fn load(&self) -> LoadReport {
+        load_keys(&self.options()).unwrap()
+    }
+}
+
+fn assert_keys(report: &LoadReport, keys: &[SecretKey]) {
+    let mut got: Vec<[u8; 32]> = report.keys.iter().map(|k| *k.secret.to_bytes()).collect();
+    let mut want: Vec<[u8; 32]> = keys.iter().map(|k| *k.to_bytes()).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    for key in &report.keys {
+        assert_eq!(key.secret.public_key().to_bytes(), key.pubkey);
+    }
+}
+
+fn cache_status(report: &LoadReport) -> CacheStatus {
+    match &report.source {
+        LoadSource::Keystores { cache } => cache.clone(),
+        LoadSource::Cache => panic!("expected a cold load, got the cache"),
+    }
+}
+
+#[test]
+fn cold_then_warm_from_cache() {
+    let f = Fixture::new(5);
+    let cold = f.load();
+    assert!(cold.errors.is_empty(), "{:?}", cold.errors);
+    assert_eq!(cache_status(&cold), CacheStatus::Missing);
+    assert!(cold.cache_written);
+    assert_keys(&cold, &f.keys);
+    let mode = std::fs::metadata(&f.cache).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "cache file mode");
+
+    let warm = f.load();
+    assert_eq!(warm.source, LoadSource::Cache);
+    let signer = signer::LocalSigner::from_loaded_keys(f.load().keys);
+    assert_eq!(signer.len(), f.keys.len());
+    for key in &f.keys {
+        assert!(signer::Signer::has_key(
+            &signer,
+            &key.public_key().to_bytes()
+        ));
+    }
+    assert!(!warm.cache_written);
+    assert_keys(&warm, &f.keys);
+    let paths: Vec<&Path> = warm
+        .keys
+        .iter()
+        .map(|k| k.keystore_path.as_path())
+        .collect();
+    let cold_paths: Vec<&Path> = cold
+        .keys
+        .iter()
+        .map(|k| k.keystore_path.as_path())
+        .collect();
+    assert_eq!(paths, cold_paths);
+}
+
+#[test]
+fn cache_invalidated_by_added_file() {
+    let mut f = Fixture::new(3);
+    assert!(f.load().cache_written);
+    f.add_key(3);
+    let report = f.load();
+    assert!(matches!(cache_status(&report), CacheStatus::Stale(r) if r.contains("added")));
+    assert_keys(&report, &f.keys);
+    assert!(report.cache_written);
+    assert_eq!(f.load().source, LoadSource::Cache);
+}
+
+#[test]
+fn cache_invalidated_by_removed_file() {
+    let mut f = Fixture::new(3);
+    f.load();
+    std::fs::remove_file(f.keystores.join("keystore-001.json")).unwrap();
+    f.keys.remove(1);
+    let report = f.load();
+    assert!(matches!(cache_status(&report), CacheStatus::Stale(r) if r.contains("removed")));
+    assert_keys(&report, &f.keys);
+}
+
+#[test]
+fn cache_invalidated_by_changed_file() {
+    let f = Fixture::new(3);
+    f.load();
+    // Same key re-encrypted (new salt and IV): a different file with the same pubkey.
+    let path = f.keystores.join("keystore-002.json");
+    std::fs::remove_file(&path).unwrap();
+    keystore_for(&f.keys[2], &password_of(2))
+        .write_new_file(&path)
+        .unwrap();
+    let report = f.load();
+    assert!(matches!(cache_status(&report), CacheStatus::Stale(r) if r.contains("modified")));
+    assert_keys(&report, &f.keys);
+}
+
+#[test]
+fn cache_refused_when_password_changes() {
+    let f = Fixture::new(3);
+    f.load();
+    let pk = f.keys[0].public_key().to_bytes();
+    std::fs::write(f.secrets.join(pk.to_string()), "not the password").unwrap();
+    let report = f.load();
+    assert_eq!(cache_status(&report), CacheStatus::PasswordMismatch);
+    assert_eq!(report.errors.len(), 1);
+    assert!(matches!(report.errors[0].error, Error::WrongPassword));
+    assert_eq!(report.keys.len(), 2);
+    assert!(!report.cache_written, "a partial set is never cached");
+}
+
+#[test]
+fn corrupt_cache_is_not_fatal() {
+    let f = Fixture::new(3);
+    f.load();
+    std::fs::write(&f.cache, b"{ this is not json").unwrap();
+    let report = f.load();
+    assert!(matches!(cache_status(&report), CacheStatus::Corrupt(_)));
+    assert_keys(&report, &f.keys);
+    assert!(report.cache_written);
+    assert_eq!(f.load().source, LoadSource::Cache);
+}
+
+fn uuid_like() -> String {
+    "00000000-0000-4000-8000-000000000000".to_owned()
+}
+
+#[test]
+fn tampered_cache_is_refused() {
+    let f = Fixture::new(3);
+    f.load();
+    let text = std::fs::read_to_string(&f.cache).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    // Swapping two pubkeys in the clear-text index must fail the authenticated checksum.
+    let entries = json["keystores"].as_array_mut().unwrap();
+    let (a, b) = (entries[0]["pubkey"].clone(), entries[1]["pubkey"].clone());
+    entries[0]["pubkey"] = b;
+    entries[1]["pubkey"] = a;
+    std::fs::write(&f.cache, json.to_string()).unwrap();
+    let report = f.load();
+    assert_eq!(cache_status(&report), CacheStatus::PasswordMismatch);
+    assert_keys(&report, &f.keys);
+
+    // Editing a field that feeds nothing but the index digest (a UUID) is caught too.
+    let text = std::fs::read_to_string(&f.cache).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["keystores"][0]["uuid"] = uuid_like().into();
+    std::fs::write(&f.cache, json.to_string()).unwrap();
+    assert_eq!(cache_status(&f.load()), CacheStatus::PasswordMismatch);
+
+    // A truncated ciphertext is corrupt.
+    let text = std::fs::read_to_string(&f.cache).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let ct = json["ciphertext"].as_str().unwrap().to_owned();
+    json["ciphertext"] = ct[..ct.len() - 64].into();
+    std::fs::write(&f.cache, json.to_string()).unwrap();
+    assert!(matches!(cache_status(&f.load()), CacheStatus::Corrupt(_)));
+}
+
+#[test]
+fn shared_password_and_per_validator_directories() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("validators");
+    let keys: Vec<SecretKey> = (0..3).map(|_| SecretKey::random()).collect();
+    for sk in &keys {
+        let sub = dir.join(sk.public_key().to_bytes().to_string());
+        std::fs::create_dir_all(&sub).unwrap();
+        keystore_for(sk, "shared secret")
+            .write_new_file(&sub.join("voting-keystore.json"))
+            .unwrap();
+    }
+    // Not keystores: ignored.
+    std::fs::write(dir.join("README.txt"), "hello").unwrap();
+    std::fs::write(dir.join(".hidden.json"), "{}").unwrap();
+    let password = tmp.path().join("password.txt");
+    std::fs::write(&password, "shared secret\r\n").unwrap();
+    let mut options = LoadOptions::new(&dir, PasswordSource::SharedFile(password.clone()));
+    options.cache_file = Some(tmp.path().join("cache.json"));
+    options.cache_params = CacheParams {
+        scrypt_log_n: LIGHT,
+    };
+    options.progress = Progress::Hidden;
+    let report = load_keys(&options).unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_keys(&report, &keys);
+    // The same password without the newline still opens the cache.
+    std::fs::write(&password, "shared secret").unwrap();
+    assert_eq!(load_keys(&options).unwrap().source, LoadSource::Cache);
+}
+
+#[test]
+fn per_file_errors_and_duplicates() {
+    let mut f = Fixture::new(2);
+    // A keystore without a password file.
+    let orphan = SecretKey::random();
+    keystore_for(&orphan, "x")
+        .write_new_file(&f.keystores.join("orphan.json"))
+        .unwrap();
+    // Malformed JSON.
+    std::fs::write(f.keystores.join("broken.json"), "{\"version\": 4").unwrap();
+    // A hostile keystore: absurd scrypt n.
+    let mut hostile = serde_json::to_value(keystore_for(&f.keys[0], &password_of(0))).unwrap();
+    hostile["crypto"]["kdf"]["params"]["n"] = (1u64 << 40).into();
+    std::fs::write(f.keystores.join("hostile.json"), hostile.to_string()).unwrap();
+    // The same key as keystore-000 in a second file.
+    keystore_for(&f.keys[0], &password_of(0))
+        .write_new_file(&f.keystores.join("zz-duplicate.json"))
+        .unwrap();
+    f.add_key(2);
+
+    let report = f.load();
+    assert_keys(&report, &f.keys);
+    assert!(!report.cache_written);
+    let errors: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
+    assert_eq!(errors.len(), 4, "{errors:#?}");
+    let find = |name: &str| {
+        report
+            .errors
+            .iter()
+            .find(|e| e.path.ends_with(name))
+            .unwrap_or_else(|| panic!("no error for {name}: {errors:#?}"))
+    };
+    assert!(matches!(
+        find("orphan.json").error,
+        Error::MissingPassword { .. }
+    ));
+    assert!(matches!(find("broken.json").error, Error::Json { .. }));
+    assert!(matches!(
+        find("hostile.json").error,
+        Error::InvalidParameter { param: "n", .. }
+    ));
+    let dup = find("zz-duplicate.json");
+    assert!(
+        matches!(&dup.error, Error::DuplicateKey { first, .. } if first.ends_with("keystore-000.json"))
+    );
+    assert!(dup.to_string().contains("zz-duplicate.json"));
+}
+
+#[test]
+fn unreadable_validator_directory_is_a_per_entry_error() {
+    let f = Fixture::new(2);
+    let locked = f.keystores.join("0xlocked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // Root ignores directory permissions; then the directory is simply empty.
+    let readable_anyway = std::fs::read_dir(&locked).is_ok();
+    let report = f.load();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert_keys(&report, &f.keys);
+    if readable_anyway {
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+    } else {
+        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+        assert!(report.errors[0].path.ends_with("0xlocked"));
+        assert!(!report.cache_written);
+    }
+}
+
+#[test]
+fn missing_directories_are_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let options = LoadOptions::new(
+        tmp.path().join("nope"),
+        PasswordSource::PerKeyFiles(tmp.path().to_path_buf()),
+    );
+    let err = load_keys(&options).unwrap_err();
+    assert!(err.to_string().contains("nope"), "{err}");
+    let options = LoadOptions::new(
+        tmp.path(),
+        PasswordSource::PerKeyFiles(tmp.path().join("gone")),
+    );
+    assert!(matches!(load_keys(&options), Err(Error::Io { .. })));
+    let options = LoadOptions::new(
+        tmp.path(),
+        PasswordSource::SharedFile(tmp.path().join("pw")),
+    );
+    assert!(matches!(load_keys(&options), Err(Error::Io { .. })));
+}
