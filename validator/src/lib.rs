@@ -1,0 +1,1 @@
+//! poolvc validator client library.
