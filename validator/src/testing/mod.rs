@@ -1,0 +1,1 @@
+//! Mock beacon node (in progress).
