@@ -13,6 +13,7 @@
 
 mod chain;
 mod faults;
+pub mod harness;
 pub mod keys;
 mod routes;
 mod verify;
@@ -38,6 +39,7 @@ use types::{
 };
 
 pub use chain::MockValidator;
+pub use harness::{TestNode, now_secs, spec_at};
 pub use keys::InteropKeypair;
 
 use crate::beacon_node::Encoding;
