@@ -187,8 +187,13 @@ impl SlotClock {
     /// The instant `basis_points / 10000` of the way into `slot` (e.g. 3333 for the attestation
     /// deadline). Values above 10000 reach into later slots.
     pub fn slot_fraction(&self, slot: Slot, basis_points: u64) -> Duration {
-        let offset = self.slot_duration.as_nanos().saturating_mul(u128::from(basis_points)) / 10_000;
-        self.start_of(slot).saturating_add(nanos_to_duration(offset))
+        let offset = self
+            .slot_duration
+            .as_nanos()
+            .saturating_mul(u128::from(basis_points))
+            / 10_000;
+        self.start_of(slot)
+            .saturating_add(nanos_to_duration(offset))
     }
 
     /// How long until `time` (zero if it has passed).
@@ -270,7 +275,10 @@ mod tests {
         assert_eq!(clock.time_into_slot(), Some(Duration::ZERO));
         // Epoch 2 starts at slot 64.
         assert_eq!(clock.duration_to_next_epoch(), Duration::from_secs(12 * 30));
-        assert_eq!(clock.start_of_epoch(Epoch(2)), Duration::from_secs(GENESIS + 64 * 12));
+        assert_eq!(
+            clock.start_of_epoch(Epoch(2)),
+            Duration::from_secs(GENESIS + 64 * 12)
+        );
         assert_eq!(clock.epoch_of(Slot(63)), Epoch(1));
     }
 
@@ -279,9 +287,18 @@ mod tests {
         let (clock, _) = clock(at(GENESIS, 0));
         let start = clock.start_of(Slot(10));
         assert_eq!(start, Duration::from_secs(GENESIS + 120));
-        assert_eq!(clock.slot_fraction(Slot(10), 3333), start + Duration::from_micros(3_999_600));
-        assert_eq!(clock.slot_fraction(Slot(10), 6667), start + Duration::from_micros(8_000_400));
-        assert_eq!(clock.slot_fraction(Slot(10), 10_000), clock.start_of(Slot(11)));
+        assert_eq!(
+            clock.slot_fraction(Slot(10), 3333),
+            start + Duration::from_micros(3_999_600)
+        );
+        assert_eq!(
+            clock.slot_fraction(Slot(10), 6667),
+            start + Duration::from_micros(8_000_400)
+        );
+        assert_eq!(
+            clock.slot_fraction(Slot(10), 10_000),
+            clock.start_of(Slot(11))
+        );
         assert_eq!(clock.duration_to_slot(Slot(10)), Duration::from_secs(120));
         assert_eq!(clock.duration_to_slot(Slot(0)), Duration::ZERO);
     }
@@ -297,7 +314,10 @@ mod tests {
         assert!(clock.start_of(Slot(u64::MAX)) > clock.start_of(Slot(u64::MAX - 1)));
         let (twelve, _) = self::clock(at(GENESIS, 0));
         assert_eq!(twelve.start_of(Slot(u64::MAX)), Duration::MAX);
-        assert_eq!(clock.slot_at(Duration::MAX).map(|s| s > Slot(0)), Some(true));
+        assert_eq!(
+            clock.slot_at(Duration::MAX).map(|s| s > Slot(0)),
+            Some(true)
+        );
         assert!(SlotClock::new(GENESIS, Duration::ZERO, 4).is_none());
         assert!(SlotClock::new(GENESIS, Duration::from_secs(1), 0).is_none());
     }

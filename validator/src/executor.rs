@@ -307,7 +307,12 @@ mod tests {
         );
         assert!(reason.to_string().contains("attestation-service"));
         assert!(executor.is_shutting_down());
-        assert!(executor.wait_for_tasks(Duration::from_secs(5)).await.is_empty());
+        assert!(
+            executor
+                .wait_for_tasks(Duration::from_secs(5))
+                .await
+                .is_empty()
+        );
     }
 
     #[tokio::test]
@@ -347,7 +352,12 @@ mod tests {
         assert_eq!(err.task, "bls");
         assert!(err.reason.contains("bad point"), "{err}");
         assert_eq!(executor.spawn_blocking("sum", || 2 + 2).await.unwrap(), 4);
-        assert!(executor.wait_for_tasks(Duration::from_secs(5)).await.is_empty());
+        assert!(
+            executor
+                .wait_for_tasks(Duration::from_secs(5))
+                .await
+                .is_empty()
+        );
         assert!(!executor.is_shutting_down());
         // Only an explicit request ends it.
         executor.shutdown(ShutdownReason::Requested { by: "test".into() });
@@ -369,7 +379,9 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(3600)).await;
         });
         assert_eq!(executor.running_tasks(), vec!["polite", "stubborn"]);
-        executor.shutdown(ShutdownReason::Requested { by: "SIGTERM".into() });
+        executor.shutdown(ShutdownReason::Requested {
+            by: "SIGTERM".into(),
+        });
         let left = executor.wait_for_tasks(Duration::from_millis(200)).await;
         assert_eq!(left, vec!["stubborn".to_owned()]);
     }

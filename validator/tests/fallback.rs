@@ -72,14 +72,18 @@ async fn pair() -> (MockBeaconNode<E>, MockBeaconNode<E>, BeaconNodeFallback) {
 fn fallback(urls: &[&str], config: FallbackConfig) -> BeaconNodeFallback {
     let clients = urls
         .iter()
-        .map(|url| BeaconNodeClient::new(url, Timeouts::uniform(Duration::from_millis(500))).unwrap())
+        .map(|url| {
+            BeaconNodeClient::new(url, Timeouts::uniform(Duration::from_millis(500))).unwrap()
+        })
         .collect();
     BeaconNodeFallback::new(clients, config)
 }
 
 async fn attestation_data(fallback: &BeaconNodeFallback) -> Result<types::AttestationData, Error> {
     fallback
-        .first_success("attestation_data", |client| async move { client.get_attestation_data(Slot(3), 0).await })
+        .first_success("attestation_data", |client| async move {
+            client.get_attestation_data(Slot(3), 0).await
+        })
         .await
 }
 
@@ -99,10 +103,26 @@ async fn healthy_nodes_are_used_in_order() {
     let (a, b, fallback) = pair().await;
     fallback.update_all_health().await;
     let status = fallback.status();
-    assert_eq!((status[0].health.clone(), status[1].health.clone()), (NodeHealth::Synced, NodeHealth::Synced));
-    assert_eq!(fallback.reference().unwrap().genesis.genesis_validators_root, a.genesis_validators_root());
+    assert_eq!(
+        (status[0].health.clone(), status[1].health.clone()),
+        (NodeHealth::Synced, NodeHealth::Synced)
+    );
+    assert_eq!(
+        fallback
+            .reference()
+            .unwrap()
+            .genesis
+            .genesis_validators_root,
+        a.genesis_validators_root()
+    );
     attestation_data(&fallback).await.unwrap();
-    assert_eq!((a.request_count("GET", DATA_ROUTE), b.request_count("GET", DATA_ROUTE)), (1, 0));
+    assert_eq!(
+        (
+            a.request_count("GET", DATA_ROUTE),
+            b.request_count("GET", DATA_ROUTE)
+        ),
+        (1, 0)
+    );
     assert_eq!(fallback.status()[0].stats.successes, 1);
     assert!(fallback.status()[0].stats.mean_latency.is_some());
 }
@@ -121,7 +141,11 @@ async fn down_node_refused_or_unavailable() {
         match mode {
             DownMode::Refused => {
                 assert!(error.contains("cannot reach"), "{error}");
-                assert_eq!(fallback.status()[0].health, NodeHealth::Offline, "unreachable nodes are demoted at once");
+                assert_eq!(
+                    fallback.status()[0].health,
+                    NodeHealth::Offline,
+                    "unreachable nodes are demoted at once"
+                );
             }
             DownMode::Unavailable => assert!(error.contains("HTTP 503"), "{error}"),
         }
@@ -133,8 +157,14 @@ async fn down_node_refused_or_unavailable() {
         assert_eq!(fallback.status()[0].health, NodeHealth::Synced, "{mode:?}");
     }
     let text = logs.text();
-    assert!(text.contains("beacon node call failed") && text.contains("attestation_data"), "{text}");
-    assert!(text.contains("cannot reach") && text.contains("HTTP 503"), "{text}");
+    assert!(
+        text.contains("beacon node call failed") && text.contains("attestation_data"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cannot reach") && text.contains("HTTP 503"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -144,7 +174,11 @@ async fn slow_node_times_out_and_the_other_answers() {
     a.set_latency(Some(Duration::from_millis(1500)));
     let started = std::time::Instant::now();
     attestation_data(&fallback).await.unwrap();
-    assert!(started.elapsed() < Duration::from_millis(1400), "waited for the slow node: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(1400),
+        "waited for the slow node: {:?}",
+        started.elapsed()
+    );
     assert_eq!(b.request_count("GET", DATA_ROUTE), 1);
     let error = last_error(&fallback, 0);
     assert!(error.contains("did not answer within 500ms"), "{error}");
@@ -158,7 +192,10 @@ async fn malformed_json_is_a_decode_error_naming_the_endpoint() {
     attestation_data(&fallback).await.unwrap();
     assert_eq!(b.request_count("GET", DATA_ROUTE), 1);
     let error = last_error(&fallback, 0);
-    assert!(error.contains("invalid response from") && error.contains("attestation_data"), "{error}");
+    assert!(
+        error.contains("invalid response from") && error.contains("attestation_data"),
+        "{error}"
+    );
     // Malformed everywhere: the health check cannot vouch for the node either.
     a.set_malformed(Malformed::All);
     fallback.update_all_health().await;
@@ -177,12 +214,26 @@ async fn wrong_genesis_root_is_never_used() {
     a.set_down(Some(DownMode::Unavailable)).await.unwrap();
     fallback.update_all_health().await;
     let status = fallback.status();
-    assert!(matches!(status[1].health, NodeHealth::Incompatible(IncompatibleReason::WrongGenesis { .. })), "{:?}", status[1].health);
+    assert!(
+        matches!(
+            status[1].health,
+            NodeHealth::Incompatible(IncompatibleReason::WrongGenesis { .. })
+        ),
+        "{:?}",
+        status[1].health
+    );
     b.clear_requests();
     let err = attestation_data(&fallback).await.unwrap_err();
-    assert_eq!(b.request_count("GET", DATA_ROUTE), 0, "an incompatible node is never called");
+    assert_eq!(
+        b.request_count("GET", DATA_ROUTE),
+        0,
+        "an incompatible node is never called"
+    );
     let text = err.to_string();
-    assert!(text.contains("HTTP 503") && text.contains("wrong genesis validators root"), "{text}");
+    assert!(
+        text.contains("HTTP 503") && text.contains("wrong genesis validators root"),
+        "{text}"
+    );
     assert!(logs.text().contains("different chain"), "{}", logs.text());
 }
 
@@ -200,7 +251,10 @@ async fn expected_chain_overrides_the_first_node() {
     };
     let fallback = fallback(&[&a.url(), &b.url()], config);
     fallback.update_all_health().await;
-    assert!(matches!(fallback.status()[0].health, NodeHealth::Incompatible(_)));
+    assert!(matches!(
+        fallback.status()[0].health,
+        NodeHealth::Incompatible(_)
+    ));
     assert_eq!(fallback.status()[1].health, NodeHealth::Synced);
     attestation_data(&fallback).await.unwrap();
     assert_eq!(a.request_count("GET", DATA_ROUTE), 0);
@@ -209,7 +263,9 @@ async fn expected_chain_overrides_the_first_node() {
 #[tokio::test]
 async fn wrong_config_and_wrong_preset_are_incompatible() {
     let genesis = now_secs() - 60;
-    let good = MockBeaconNode::<E>::start(config(&capella(), genesis)).await.unwrap();
+    let good = MockBeaconNode::<E>::start(config(&capella(), genesis))
+        .await
+        .unwrap();
     let other_schedule = validator::testing::spec_with_forks(
         &ChainSpec::minimal(),
         &[(ForkName::Capella, Epoch(0)), (ForkName::Deneb, Epoch(4))],
@@ -219,7 +275,10 @@ async fn wrong_config_and_wrong_preset_are_incompatible() {
     cfg.genesis_validators_root = good.genesis_validators_root();
     let scheduled = MockBeaconNode::<E>::start(cfg).await.unwrap();
     // A mainnet-preset node with this chain's fork versions: only the preset differs.
-    let mut map = spec_at(&ChainSpec::mainnet(), ForkName::Capella).unwrap().raw_config().clone();
+    let mut map = spec_at(&ChainSpec::mainnet(), ForkName::Capella)
+        .unwrap()
+        .raw_config()
+        .clone();
     for (key, value) in capella().raw_config() {
         if key.ends_with("_FORK_VERSION") {
             map.insert(key.clone(), value.clone());
@@ -229,16 +288,32 @@ async fn wrong_config_and_wrong_preset_are_incompatible() {
     cfg.genesis_validators_root = good.genesis_validators_root();
     let mainnet = MockBeaconNode::<MainnetEthSpec>::start(cfg).await.unwrap();
 
-    let fallback = fallback(&[&good.url(), &scheduled.url(), &mainnet.url()], FallbackConfig::new::<E>());
+    let fallback = fallback(
+        &[&good.url(), &scheduled.url(), &mainnet.url()],
+        FallbackConfig::new::<E>(),
+    );
     fallback.update_all_health().await;
     let status = fallback.status();
     assert_eq!(status[0].health, NodeHealth::Synced);
     match &status[1].health {
-        NodeHealth::Incompatible(IncompatibleReason::WrongConfig(detail)) => assert!(detail.contains("deneb: epoch 4"), "{detail}"),
+        NodeHealth::Incompatible(IncompatibleReason::WrongConfig(detail)) => {
+            assert!(detail.contains("deneb: epoch 4"), "{detail}")
+        }
         other => panic!("unexpected {other}"),
     }
-    assert!(matches!(status[2].health, NodeHealth::Incompatible(IncompatibleReason::WrongPreset(_))), "{}", status[2].health);
-    assert!(last_error(&fallback, 2).contains("preset"), "{}", last_error(&fallback, 2));
+    assert!(
+        matches!(
+            status[2].health,
+            NodeHealth::Incompatible(IncompatibleReason::WrongPreset(_))
+        ),
+        "{}",
+        status[2].health
+    );
+    assert!(
+        last_error(&fallback, 2).contains("preset"),
+        "{}",
+        last_error(&fallback, 2)
+    );
 }
 
 #[tokio::test]
@@ -247,17 +322,41 @@ async fn syncing_node_is_ranked_last_and_refuses_duties() {
     a.set_sync_state(SyncState::Syncing { distance: 1000 });
     // Before any health check the syncing node is tried first: its 503 sends the call on.
     attestation_data(&fallback).await.unwrap();
-    assert_eq!((a.request_count("GET", DATA_ROUTE), b.request_count("GET", DATA_ROUTE)), (1, 1));
-    assert!(last_error(&fallback, 0).contains("syncing"), "{}", last_error(&fallback, 0));
+    assert_eq!(
+        (
+            a.request_count("GET", DATA_ROUTE),
+            b.request_count("GET", DATA_ROUTE)
+        ),
+        (1, 1)
+    );
+    assert!(
+        last_error(&fallback, 0).contains("syncing"),
+        "{}",
+        last_error(&fallback, 0)
+    );
     fallback.update_all_health().await;
-    assert_eq!(fallback.status()[0].health, NodeHealth::Syncing { distance: 1000 });
+    assert_eq!(
+        fallback.status()[0].health,
+        NodeHealth::Syncing { distance: 1000 }
+    );
     assert!(last_error(&fallback, 0).contains("is syncing (1000 slots behind)"));
     attestation_data(&fallback).await.unwrap();
-    assert_eq!((a.request_count("GET", DATA_ROUTE), b.request_count("GET", DATA_ROUTE)), (1, 2), "ranked after the synced node");
+    assert_eq!(
+        (
+            a.request_count("GET", DATA_ROUTE),
+            b.request_count("GET", DATA_ROUTE)
+        ),
+        (1, 2),
+        "ranked after the synced node"
+    );
     a.set_sync_state(SyncState::Optimistic);
     fallback.update_all_health().await;
     assert_eq!(fallback.status()[0].health, NodeHealth::Optimistic);
-    assert_eq!(fallback.best().unwrap().url(), b.url(), "synced before optimistic");
+    assert_eq!(
+        fallback.best().unwrap().url(),
+        b.url(),
+        "synced before optimistic"
+    );
 }
 
 #[tokio::test]
@@ -267,10 +366,19 @@ async fn all_nodes_failing_reports_every_reason() {
     b.set_latency(Some(Duration::from_secs(2)));
     let err = attestation_data(&fallback).await.unwrap_err();
     let text = err.to_string();
-    assert!(text.contains(&format!("[{}]", a.url())) && text.contains(&format!("[{}]", b.url())), "{text}");
-    assert!(text.contains("cannot reach") && text.contains("did not answer"), "{text}");
+    assert!(
+        text.contains(&format!("[{}]", a.url())) && text.contains(&format!("[{}]", b.url())),
+        "{text}"
+    );
+    assert!(
+        text.contains("cannot reach") && text.contains("did not answer"),
+        "{text}"
+    );
     let empty = BeaconNodeFallback::new(Vec::new(), FallbackConfig::new::<E>());
-    assert!(matches!(attestation_data(&empty).await, Err(Error::NoNodes)));
+    assert!(matches!(
+        attestation_data(&empty).await,
+        Err(Error::NoNodes)
+    ));
 }
 
 #[tokio::test]
@@ -288,12 +396,22 @@ async fn broadcast_reaches_every_usable_node() {
         slot: Slot(9),
         is_aggregator: false,
     };
-    let publish = |client: BeaconNodeClient| async move { client.post_beacon_committee_subscriptions(&[subscription]).await };
-    fallback.publish(BroadcastTopic::Subscriptions, "subscriptions", publish).await.unwrap();
+    let publish = |client: BeaconNodeClient| async move {
+        client
+            .post_beacon_committee_subscriptions(&[subscription])
+            .await
+    };
+    fallback
+        .publish(BroadcastTopic::Subscriptions, "subscriptions", publish)
+        .await
+        .unwrap();
     assert_eq!(a.published().beacon_committee_subscriptions.len(), 1);
     assert_eq!(b.published().beacon_committee_subscriptions.len(), 1);
     // Not configured for broadcast: the first success only.
-    fallback.publish(BroadcastTopic::Attestations, "subscriptions", publish).await.unwrap();
+    fallback
+        .publish(BroadcastTopic::Attestations, "subscriptions", publish)
+        .await
+        .unwrap();
     assert_eq!(a.published().beacon_committee_subscriptions.len(), 2);
     assert_eq!(b.published().beacon_committee_subscriptions.len(), 1);
     // One node failing does not fail the broadcast.
@@ -310,16 +428,34 @@ async fn health_task_runs_under_the_executor() {
     let clock = SlotClock::from_spec(now_secs() - 60, &capella());
     fallback.spawn_health_task(&executor, clock);
     for _ in 0..100 {
-        if fallback.status().iter().all(|s| s.health == NodeHealth::Synced) {
+        if fallback
+            .status()
+            .iter()
+            .all(|s| s.health == NodeHealth::Synced)
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(fallback.status().iter().all(|s| s.health == NodeHealth::Synced));
-    assert!(executor.running_tasks().contains(&"beacon-node-health".to_owned()));
+    assert!(
+        fallback
+            .status()
+            .iter()
+            .all(|s| s.health == NodeHealth::Synced)
+    );
+    assert!(
+        executor
+            .running_tasks()
+            .contains(&"beacon-node-health".to_owned())
+    );
     assert!(a.request_count("GET", "/eth/v1/node/syncing") >= 1);
     executor.shutdown(validator::executor::ShutdownReason::Requested { by: "test".into() });
-    assert!(executor.wait_for_tasks(Duration::from_secs(5)).await.is_empty());
+    assert!(
+        executor
+            .wait_for_tasks(Duration::from_secs(5))
+            .await
+            .is_empty()
+    );
 }
 
 /// Genesis as the mock serves it.

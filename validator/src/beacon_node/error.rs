@@ -165,7 +165,10 @@ impl Error {
 
     /// Whether the error says the node is on a different or misconfigured chain.
     pub fn is_incompatible(&self) -> bool {
-        matches!(self, Error::WrongGenesis { .. } | Error::Incompatible { .. })
+        matches!(
+            self,
+            Error::WrongGenesis { .. } | Error::Incompatible { .. }
+        )
     }
 }
 
@@ -200,7 +203,13 @@ mod tests {
             },
         ]);
         let text = err.to_string();
-        for needle in ["[http://a:5052/]", "HTTP 400", "#1: invalid signature", "[http://b:5052/]", "500ms"] {
+        for needle in [
+            "[http://a:5052/]",
+            "HTTP 400",
+            "#1: invalid signature",
+            "[http://b:5052/]",
+            "500ms",
+        ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }
     }

@@ -97,28 +97,31 @@ impl BeaconNodeClient {
                 failures: Vec::new(),
             });
         }
-        let stream = response.bytes_stream().eventsource().filter_map(move |item| {
-            let shown = shown.clone();
-            async move {
-                match item {
-                    Ok(event) => match BeaconEvent::parse(&event.event, &event.data) {
-                        Ok(Some(parsed)) => Some(Ok(parsed)),
-                        Ok(None) => {
-                            tracing::debug!(event = %event.event, "ignoring beacon node event");
-                            None
-                        }
-                        Err(e) => Some(Err(Error::Decode {
+        let stream = response
+            .bytes_stream()
+            .eventsource()
+            .filter_map(move |item| {
+                let shown = shown.clone();
+                async move {
+                    match item {
+                        Ok(event) => match BeaconEvent::parse(&event.event, &event.data) {
+                            Ok(Some(parsed)) => Some(Ok(parsed)),
+                            Ok(None) => {
+                                tracing::debug!(event = %event.event, "ignoring beacon node event");
+                                None
+                            }
+                            Err(e) => Some(Err(Error::Decode {
+                                url: shown,
+                                detail: format!("event {:?}: {e}", event.event),
+                            })),
+                        },
+                        Err(e) => Some(Err(Error::Connection {
                             url: shown,
-                            detail: format!("event {:?}: {e}", event.event),
+                            detail: format!("event stream broke: {e}"),
                         })),
-                    },
-                    Err(e) => Some(Err(Error::Connection {
-                        url: shown,
-                        detail: format!("event stream broke: {e}"),
-                    })),
+                    }
                 }
-            }
-        });
+            });
         Ok(stream)
     }
 }
@@ -240,7 +243,10 @@ impl EventService {
                 Err(_) => {
                     return StreamEnd::Failed {
                         received,
-                        reason: format!("no event from {client} for {:?}", self.config.idle_timeout),
+                        reason: format!(
+                            "no event from {client} for {:?}",
+                            self.config.idle_timeout
+                        ),
                     };
                 }
                 Ok(None) => {

@@ -421,8 +421,12 @@ impl BeaconNodeFallback {
             let mut state = node.state.lock();
             if state.health != outcome.health {
                 match &outcome.error {
-                    Some(error) => tracing::warn!(node = %node.client, from = %state.health, to = %outcome.health, %error, "beacon node health changed"),
-                    None => tracing::info!(node = %node.client, from = %state.health, to = %outcome.health, "beacon node health changed"),
+                    Some(error) => {
+                        tracing::warn!(node = %node.client, from = %state.health, to = %outcome.health, %error, "beacon node health changed")
+                    }
+                    None => {
+                        tracing::info!(node = %node.client, from = %state.health, to = %outcome.health, "beacon node health changed")
+                    }
                 }
             }
             state.health = outcome.health;

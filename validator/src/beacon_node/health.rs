@@ -85,7 +85,7 @@ pub enum IncompatibleReason {
         /// The node's.
         actual: Hash256,
     },
-    /// Another genesis time or genesis fork version.
+    /// Another genesis time.
     WrongGenesisParameters(String),
     /// Another fork schedule or slot timing.
     WrongConfig(String),
@@ -97,9 +97,14 @@ impl fmt::Display for IncompatibleReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             IncompatibleReason::WrongGenesis { expected, actual } => {
-                write!(f, "wrong genesis validators root {actual} (expected {expected})")
+                write!(
+                    f,
+                    "wrong genesis validators root {actual} (expected {expected})"
+                )
             }
-            IncompatibleReason::WrongGenesisParameters(detail) => write!(f, "wrong genesis: {detail}"),
+            IncompatibleReason::WrongGenesisParameters(detail) => {
+                write!(f, "wrong genesis: {detail}")
+            }
             IncompatibleReason::WrongConfig(detail) => write!(f, "wrong config: {detail}"),
             IncompatibleReason::WrongPreset(detail) => write!(f, "wrong preset: {detail}"),
         }
@@ -118,7 +123,7 @@ pub struct ChainReference {
 /// Checks a node's preset against the compiled one (`types::verify_preset::<E>`).
 pub type PresetCheck = fn(&ChainSpec) -> types::Result<()>;
 
-/// Compares a node's genesis with the reference.
+/// Compares a node's genesis (validators root and time) with the reference.
 pub fn compare_genesis(reference: &GenesisData, node: &GenesisData) -> Option<IncompatibleReason> {
     if node.genesis_validators_root != reference.genesis_validators_root {
         return Some(IncompatibleReason::WrongGenesis {
@@ -132,12 +137,9 @@ pub fn compare_genesis(reference: &GenesisData, node: &GenesisData) -> Option<In
             node.genesis_time, reference.genesis_time
         )));
     }
-    if node.genesis_fork_version != reference.genesis_fork_version {
-        return Some(IncompatibleReason::WrongGenesisParameters(format!(
-            "genesis fork version {} (expected {})",
-            node.genesis_fork_version, reference.genesis_fork_version
-        )));
-    }
+    // `genesis_fork_version` is not compared: Lodestar 1.5.1 reports the genesis state's fork
+    // version there (e.g. Capella's on a chain started at Capella) where other nodes report
+    // GENESIS_FORK_VERSION. The config comparison checks GENESIS_FORK_VERSION instead.
     None
 }
 
@@ -172,15 +174,23 @@ pub fn compare_specs(reference: &ChainSpec, node: &ChainSpec) -> Option<Incompat
         ));
     }
     for fork in ForkName::ALL.into_iter().skip(1) {
-        let ours = reference.fork_epoch(fork).map(|epoch| (epoch, reference.fork_version(fork)));
-        let theirs = node.fork_epoch(fork).map(|epoch| (epoch, node.fork_version(fork)));
+        let ours = reference
+            .fork_epoch(fork)
+            .map(|epoch| (epoch, reference.fork_version(fork)));
+        let theirs = node
+            .fork_epoch(fork)
+            .map(|epoch| (epoch, node.fork_version(fork)));
         if ours != theirs {
             let show = |side: Option<(types::Epoch, Option<types::Version>)>| match side {
                 Some((epoch, Some(version))) => format!("epoch {epoch} version {version}"),
                 Some((epoch, None)) => format!("epoch {epoch}"),
                 None => "not scheduled".to_owned(),
             };
-            differences.push(format!("{fork}: {} (expected {})", show(theirs), show(ours)));
+            differences.push(format!(
+                "{fork}: {} (expected {})",
+                show(theirs),
+                show(ours)
+            ));
         }
     }
     (!differences.is_empty()).then(|| IncompatibleReason::WrongConfig(differences.join(", ")))
@@ -306,17 +316,33 @@ mod tests {
 
     #[test]
     fn configs_compare_by_schedule_and_timing() {
-        let ours = spec_with(&[("ELECTRA_FORK_EPOCH", "0"), ("DENEB_FORK_EPOCH", "0"), ("CAPELLA_FORK_EPOCH", "0"), ("BELLATRIX_FORK_EPOCH", "0"), ("ALTAIR_FORK_EPOCH", "0")]);
+        let ours = spec_with(&[
+            ("ELECTRA_FORK_EPOCH", "0"),
+            ("DENEB_FORK_EPOCH", "0"),
+            ("CAPELLA_FORK_EPOCH", "0"),
+            ("BELLATRIX_FORK_EPOCH", "0"),
+            ("ALTAIR_FORK_EPOCH", "0"),
+        ]);
         assert_eq!(compare_specs(&ours, &ours), None);
-        let later = spec_with(&[("ELECTRA_FORK_EPOCH", "5"), ("DENEB_FORK_EPOCH", "0"), ("CAPELLA_FORK_EPOCH", "0"), ("BELLATRIX_FORK_EPOCH", "0"), ("ALTAIR_FORK_EPOCH", "0")]);
+        let later = spec_with(&[
+            ("ELECTRA_FORK_EPOCH", "5"),
+            ("DENEB_FORK_EPOCH", "0"),
+            ("CAPELLA_FORK_EPOCH", "0"),
+            ("BELLATRIX_FORK_EPOCH", "0"),
+            ("ALTAIR_FORK_EPOCH", "0"),
+        ]);
         let Some(IncompatibleReason::WrongConfig(detail)) = compare_specs(&ours, &later) else {
             panic!("schedule difference not found");
         };
         assert!(detail.contains("electra: epoch 5"), "{detail}");
         let slow = spec_with(&[("SECONDS_PER_SLOT", "12"), ("SLOT_DURATION_MS", "12000")]);
-        let reason = compare_specs(&ChainSpec::minimal(), &slow).unwrap().to_string();
+        let reason = compare_specs(&ChainSpec::minimal(), &slow)
+            .unwrap()
+            .to_string();
         assert!(reason.contains("slot duration 12000 ms"), "{reason}");
-        let reason = compare_specs(&ChainSpec::minimal(), &ChainSpec::mainnet()).unwrap().to_string();
+        let reason = compare_specs(&ChainSpec::minimal(), &ChainSpec::mainnet())
+            .unwrap()
+            .to_string();
         assert!(reason.contains("PRESET_BASE mainnet"), "{reason}");
     }
 
@@ -353,9 +379,20 @@ mod tests {
             genesis_validators_root: Hash256::repeat_byte(2),
             ..genesis
         };
-        assert!(matches!(compare_genesis(&genesis, &other), Some(IncompatibleReason::WrongGenesis { .. })));
-        let later = GenesisData { genesis_time: 101, ..genesis };
-        assert!(compare_genesis(&genesis, &later).unwrap().to_string().contains("genesis time 101"));
+        assert!(matches!(
+            compare_genesis(&genesis, &other),
+            Some(IncompatibleReason::WrongGenesis { .. })
+        ));
+        let later = GenesisData {
+            genesis_time: 101,
+            ..genesis
+        };
+        assert!(
+            compare_genesis(&genesis, &later)
+                .unwrap()
+                .to_string()
+                .contains("genesis time 101")
+        );
 
         let syncing = |is_syncing, distance, optimistic| SyncingData {
             head_slot: Slot(0),
@@ -364,9 +401,18 @@ mod tests {
             is_optimistic: Some(optimistic),
             el_offline: None,
         };
-        assert_eq!(health_from_syncing(&syncing(false, 0, false), 2), NodeHealth::Synced);
-        assert_eq!(health_from_syncing(&syncing(false, 0, true), 2), NodeHealth::Optimistic);
-        assert_eq!(health_from_syncing(&syncing(true, 2, false), 2), NodeHealth::Synced);
+        assert_eq!(
+            health_from_syncing(&syncing(false, 0, false), 2),
+            NodeHealth::Synced
+        );
+        assert_eq!(
+            health_from_syncing(&syncing(false, 0, true), 2),
+            NodeHealth::Optimistic
+        );
+        assert_eq!(
+            health_from_syncing(&syncing(true, 2, false), 2),
+            NodeHealth::Synced
+        );
         assert_eq!(
             health_from_syncing(&syncing(true, 900, false), 2),
             NodeHealth::Syncing { distance: 900 }
@@ -386,8 +432,18 @@ mod tests {
         let order: Vec<String> = ranks.into_iter().map(|(_, h)| h.to_string()).collect();
         assert_eq!(
             order,
-            ["synced", "optimistic", "unknown", "syncing (3 slots behind)", "syncing (9 slots behind)", "offline"]
+            [
+                "synced",
+                "optimistic",
+                "unknown",
+                "syncing (3 slots behind)",
+                "syncing (9 slots behind)",
+                "offline"
+            ]
         );
-        assert_eq!(NodeHealth::Incompatible(IncompatibleReason::WrongPreset("x".into())).rank(), None);
+        assert_eq!(
+            NodeHealth::Incompatible(IncompatibleReason::WrongPreset("x".into())).rank(),
+            None
+        );
     }
 }

@@ -159,14 +159,38 @@ impl BlockTemplate {
         };
         macro_rules! payload {
             ($b:ident) => {{
-                fill_common!($b, t.slot, t.proposer, t.parent_root, state, t.randao_reveal, t.graffiti);
+                fill_common!(
+                    $b,
+                    t.slot,
+                    t.proposer,
+                    t.parent_root,
+                    state,
+                    t.randao_reveal,
+                    t.graffiti
+                );
                 $b.body.execution_payload.fee_recipient = t.fee_recipient;
                 $b.body.execution_payload.gas_limit = t.gas_limit;
             }};
         }
         match &mut block {
-            BeaconBlock::Phase0(b) => fill_common!(b, t.slot, t.proposer, t.parent_root, state, t.randao_reveal, t.graffiti),
-            BeaconBlock::Altair(b) => fill_common!(b, t.slot, t.proposer, t.parent_root, state, t.randao_reveal, t.graffiti),
+            BeaconBlock::Phase0(b) => fill_common!(
+                b,
+                t.slot,
+                t.proposer,
+                t.parent_root,
+                state,
+                t.randao_reveal,
+                t.graffiti
+            ),
+            BeaconBlock::Altair(b) => fill_common!(
+                b,
+                t.slot,
+                t.proposer,
+                t.parent_root,
+                state,
+                t.randao_reveal,
+                t.graffiti
+            ),
             BeaconBlock::Bellatrix(b) => payload!(b),
             BeaconBlock::Capella(b) => payload!(b),
             BeaconBlock::Deneb(b) => payload!(b),
@@ -191,14 +215,38 @@ impl BlockTemplate {
         };
         macro_rules! header {
             ($b:ident) => {{
-                fill_common!($b, t.slot, t.proposer, t.parent_root, state, t.randao_reveal, t.graffiti);
+                fill_common!(
+                    $b,
+                    t.slot,
+                    t.proposer,
+                    t.parent_root,
+                    state,
+                    t.randao_reveal,
+                    t.graffiti
+                );
                 $b.body.execution_payload_header.fee_recipient = t.fee_recipient;
                 $b.body.execution_payload_header.gas_limit = t.gas_limit;
             }};
         }
         match &mut block {
-            BlindedBeaconBlock::Phase0(b) => fill_common!(b, t.slot, t.proposer, t.parent_root, state, t.randao_reveal, t.graffiti),
-            BlindedBeaconBlock::Altair(b) => fill_common!(b, t.slot, t.proposer, t.parent_root, state, t.randao_reveal, t.graffiti),
+            BlindedBeaconBlock::Phase0(b) => fill_common!(
+                b,
+                t.slot,
+                t.proposer,
+                t.parent_root,
+                state,
+                t.randao_reveal,
+                t.graffiti
+            ),
+            BlindedBeaconBlock::Altair(b) => fill_common!(
+                b,
+                t.slot,
+                t.proposer,
+                t.parent_root,
+                state,
+                t.randao_reveal,
+                t.graffiti
+            ),
             BlindedBeaconBlock::Bellatrix(b) => header!(b),
             BlindedBeaconBlock::Capella(b) => header!(b),
             BlindedBeaconBlock::Deneb(b) => header!(b),
@@ -252,8 +300,9 @@ impl<E: EthSpec> MockChain<E> {
         let mut shuffled = active.clone();
         // Fisher-Yates with hash-derived randomness per position.
         for i in (1..shuffled.len()).rev() {
-            let j = usize::try_from(hash_u64("shuffle", &[epoch.as_u64(), i as u64]) % (i as u64 + 1))
-                .unwrap_or(0);
+            let j =
+                usize::try_from(hash_u64("shuffle", &[epoch.as_u64(), i as u64]) % (i as u64 + 1))
+                    .unwrap_or(0);
             shuffled.swap(i, j);
         }
         let spe = self.spec.slots_per_epoch;
@@ -304,7 +353,9 @@ impl<E: EthSpec> MockChain<E> {
         (0..E::sync_committee_size())
             .filter_map(|position| {
                 let pick = hash_u64("sync", &[period, position]) % active.len() as u64;
-                usize::try_from(pick).ok().and_then(|i| active.get(i).copied())
+                usize::try_from(pick)
+                    .ok()
+                    .and_then(|i| active.get(i).copied())
             })
             .collect()
     }
@@ -395,7 +446,13 @@ mod tests {
         let validators = (0..n)
             .map(|i| MockValidator::active(PublicKeyBytes::left_padding_from(&i.to_be_bytes())))
             .collect();
-        MockChain::new(ChainSpec::minimal(), 0, Hash256::repeat_byte(7), validators, ExecutionAddress::ZERO)
+        MockChain::new(
+            ChainSpec::minimal(),
+            0,
+            Hash256::repeat_byte(7),
+            validators,
+            ExecutionAddress::ZERO,
+        )
     }
 
     #[test]
@@ -414,7 +471,11 @@ mod tests {
         }
         seen.sort_unstable();
         assert_eq!(seen, (0..64).collect::<Vec<u64>>());
-        assert_ne!(chain.committee(Slot(8), 0), chain.committee(Slot(16), 0), "epochs differ");
+        assert_ne!(
+            chain.committee(Slot(8), 0),
+            chain.committee(Slot(16), 0),
+            "epochs differ"
+        );
     }
 
     #[test]

@@ -29,7 +29,10 @@ const LEGACY_MISSING: &[(&str, &str)] = &[
     ("POST", "/eth/v2/beacon/blinded_blocks"),
     ("POST", "/eth/v1/validator/liveness/{epoch}"),
     ("POST", "/eth/v1/beacon/states/{state_id}/validators"),
-    ("POST", "/eth/v1/beacon/states/{state_id}/validator_balances"),
+    (
+        "POST",
+        "/eth/v1/beacon/states/{state_id}/validator_balances",
+    ),
 ];
 
 /// Routes a syncing node refuses with 503 (validator duties, pools, block publication).
@@ -45,7 +48,12 @@ fn route_not_found(method: &Method, path: &str) -> Response {
         "error": "Not Found",
         "statusCode": 404,
     });
-    (StatusCode::NOT_FOUND, [(CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        [(CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 pub(crate) async fn layer<E: EthSpec>(
@@ -54,14 +62,29 @@ pub(crate) async fn layer<E: EthSpec>(
     request: Request,
     next: Next,
 ) -> Response {
-    let route = matched.map_or_else(|| request.uri().path().to_owned(), |m| m.as_str().to_owned());
+    let route = matched.map_or_else(
+        || request.uri().path().to_owned(),
+        |m| m.as_str().to_owned(),
+    );
     let method = request.method().clone();
     let (parts, body) = request.into_parts();
     let body = match to_bytes(body, MAX_BODY).await {
         Ok(body) => body,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("cannot read the body: {e}")),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the body: {e}"),
+            )
+            .into_response();
+        }
     };
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     shared.records.lock().requests.push(RecordedRequest {
         method: method.to_string(),
         route: route.clone(),
@@ -72,25 +95,35 @@ pub(crate) async fn layer<E: EthSpec>(
     });
     let faults = shared.faults.lock().clone();
     if faults.down == Some(DownMode::Unavailable) {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "beacon node unavailable (injected)");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "beacon node unavailable (injected)",
+        )
+        .into_response();
     }
     if let Some(latency) = faults.latency {
         tokio::time::sleep(latency).await;
     }
     if faults.api == ApiMode::Legacy
-        && LEGACY_MISSING.iter().any(|(m, r)| *m == method.as_str() && *r == route)
+        && LEGACY_MISSING
+            .iter()
+            .any(|(m, r)| *m == method.as_str() && *r == route)
     {
         return route_not_found(&method, parts.uri.path());
     }
-    if let Some(status) = faults.route_failures.get(&(method.to_string(), route.clone())) {
+    if let Some(status) = faults
+        .route_failures
+        .get(&(method.to_string(), route.clone()))
+    {
         let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return error(status, "failure injected by the mock");
+        return error(status, "failure injected by the mock").into_response();
     }
     if matches!(faults.sync, SyncState::Syncing { .. }) && is_duty_route(&route) {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
             "Beacon node is currently syncing and not serving request on that endpoint",
-        );
+        )
+        .into_response();
     }
     let response = next.run(Request::from_parts(parts, Body::from(body))).await;
     let malformed = match &faults.malformed {

@@ -46,7 +46,8 @@ impl<E: EthSpec> TestNode<E> {
     pub async fn start(spec: ChainSpec, validators: u64, slots_ago: u64) -> std::io::Result<Self> {
         let keys = InteropKeypair::range(validators);
         let pubkeys: Vec<_> = keys.iter().map(|k| k.pubkey).collect();
-        let genesis = now_secs().saturating_sub(slots_ago.saturating_mul(spec.seconds_per_slot().max(1)));
+        let genesis =
+            now_secs().saturating_sub(slots_ago.saturating_mul(spec.seconds_per_slot().max(1)));
         let config = MockConfig::new(spec.clone(), genesis, &pubkeys);
         let mock = MockBeaconNode::<E>::start(config).await?;
         let client = BeaconNodeClient::new(&mock.url(), Timeouts::uniform(Duration::from_secs(5)))
@@ -63,23 +64,38 @@ impl<E: EthSpec> TestNode<E> {
 
     /// The domain of `kind` for a message about `epoch`.
     pub fn domain(&self, kind: DomainKind, epoch: Epoch) -> Hash256 {
-        self.spec.get_domain(kind, epoch, self.genesis_validators_root)
+        self.spec
+            .get_domain(kind, epoch, self.genesis_validators_root)
     }
 
     /// Validator `index` signs `object` (its hash tree root) under `kind` at `epoch`.
     ///
     /// # Panics
     /// When `index` has no key.
-    pub fn sign<T: SignedRoot>(&self, index: u64, kind: DomainKind, epoch: Epoch, object: &T) -> SignatureBytes {
-        self.key(index).sign(object.signing_root(self.domain(kind, epoch)))
+    pub fn sign<T: SignedRoot>(
+        &self,
+        index: u64,
+        kind: DomainKind,
+        epoch: Epoch,
+        object: &T,
+    ) -> SignatureBytes {
+        self.key(index)
+            .sign(object.signing_root(self.domain(kind, epoch)))
     }
 
     /// Validator `index` signs an object given by its root under `kind` at `epoch`.
     ///
     /// # Panics
     /// When `index` has no key.
-    pub fn sign_root(&self, index: u64, kind: DomainKind, epoch: Epoch, root: Hash256) -> SignatureBytes {
-        self.key(index).sign(compute_signing_root(root, self.domain(kind, epoch)))
+    pub fn sign_root(
+        &self,
+        index: u64,
+        kind: DomainKind,
+        epoch: Epoch,
+        root: Hash256,
+    ) -> SignatureBytes {
+        self.key(index)
+            .sign(compute_signing_root(root, self.domain(kind, epoch)))
     }
 
     fn key(&self, index: u64) -> &InteropKeypair {

@@ -61,7 +61,11 @@ impl InteropKeypair {
 
     /// Signs a signing root.
     pub fn sign(&self, signing_root: Hash256) -> SignatureBytes {
-        SignatureBytes::from(self.secret.sign(signing_root.as_slice(), BLS_DST, &[]).compress())
+        SignatureBytes::from(
+            self.secret
+                .sign(signing_root.as_slice(), BLS_DST, &[])
+                .compress(),
+        )
     }
 }
 

@@ -28,9 +28,7 @@ use parking_lot::Mutex;
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
-use types::api::{
-    BeaconCommitteeSubscription, ProposerPreparationData, SyncCommitteeSubscription,
-};
+use types::api::{BeaconCommitteeSubscription, ProposerPreparationData, SyncCommitteeSubscription};
 use types::block::PayloadKind;
 use types::{
     AttestationData, ChainSpec, Epoch, EthSpec, ExecutionAddress, ForkName, Graffiti, Hash256,
@@ -163,7 +161,11 @@ impl MockConfig {
 /// listed), e.g. `[(ForkName::Electra, Epoch(0))]` for an Electra-from-genesis chain.
 pub fn spec_with_forks(spec: &ChainSpec, forks: &[(ForkName, Epoch)]) -> types::Result<ChainSpec> {
     let mut map = spec.raw_config().clone();
-    let latest = forks.iter().map(|(fork, _)| *fork).max().unwrap_or(ForkName::Phase0);
+    let latest = forks
+        .iter()
+        .map(|(fork, _)| *fork)
+        .max()
+        .unwrap_or(ForkName::Phase0);
     for fork in ForkName::ALL.into_iter().skip(1) {
         let Some(prefix) = fork.config_prefix() else {
             continue;
@@ -387,7 +389,8 @@ pub struct MockBeaconNode<E: EthSpec> {
 impl<E: EthSpec> MockBeaconNode<E> {
     /// Starts the server on `127.0.0.1` at a free port.
     pub async fn start(config: MockConfig) -> std::io::Result<Self> {
-        let clock = SlotClock::from_spec(config.genesis_time, &config.spec).with_time_source(config.time.clone());
+        let clock = SlotClock::from_spec(config.genesis_time, &config.spec)
+            .with_time_source(config.time.clone());
         let (events, _) = broadcast::channel(1024);
         let shared = Arc::new(Shared {
             chain: Mutex::new(MockChain::new(
@@ -420,7 +423,10 @@ impl<E: EthSpec> MockBeaconNode<E> {
         };
         node.serve(listener);
         if config.slot_events == SlotEvents::Emit {
-            tokio::spawn(routes::events::slot_ticker(node.shared.clone(), node.background.clone()));
+            tokio::spawn(routes::events::slot_ticker(
+                node.shared.clone(),
+                node.background.clone(),
+            ));
         }
         Ok(node)
     }

@@ -22,8 +22,9 @@ impl KeyCache {
         if let Some(key) = self.keys.lock().get(&index) {
             return Ok(*key);
         }
-        let key = PublicKey::key_validate(pubkey.as_slice())
-            .map_err(|e| Rejected::new(format!("invalid public key of validator {index}: {e:?}")))?;
+        let key = PublicKey::key_validate(pubkey.as_slice()).map_err(|e| {
+            Rejected::new(format!("invalid public key of validator {index}: {e:?}"))
+        })?;
         self.keys.lock().insert(index, key);
         Ok(key)
     }
@@ -41,7 +42,9 @@ impl KeyCache {
             .map_err(|e| Rejected::new(format!("malformed signature: {e:?}")))?;
         match signature.verify(true, signing_root.as_slice(), BLS_DST, &[], &key, false) {
             BLST_ERROR::BLST_SUCCESS => Ok(()),
-            other => Err(Rejected::new(format!("invalid signature of validator {index} ({other:?})"))),
+            other => Err(Rejected::new(format!(
+                "invalid signature of validator {index} ({other:?})"
+            ))),
         }
     }
 
@@ -61,7 +64,9 @@ impl KeyCache {
             .map_err(|e| Rejected::new(format!("malformed aggregate signature: {e:?}")))?;
         match signature.fast_aggregate_verify(true, signing_root.as_slice(), BLS_DST, &refs) {
             BLST_ERROR::BLST_SUCCESS => Ok(()),
-            other => Err(Rejected::new(format!("invalid aggregate signature ({other:?})"))),
+            other => Err(Rejected::new(format!(
+                "invalid aggregate signature ({other:?})"
+            ))),
         }
     }
 }
@@ -70,7 +75,10 @@ impl KeyCache {
 pub(crate) fn aggregate(signatures: &[SignatureBytes]) -> Result<SignatureBytes, Rejected> {
     let parsed = signatures
         .iter()
-        .map(|s| Signature::from_bytes(s.as_slice()).map_err(|e| Rejected::new(format!("malformed signature: {e:?}"))))
+        .map(|s| {
+            Signature::from_bytes(s.as_slice())
+                .map_err(|e| Rejected::new(format!("malformed signature: {e:?}")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let refs: Vec<&Signature> = parsed.iter().collect();
     let aggregate = AggregateSignature::aggregate(&refs, false)

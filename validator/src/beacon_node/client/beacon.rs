@@ -26,10 +26,11 @@ fn merge_chunks<T>(
         data: Vec::new(),
     };
     for (i, chunk) in chunks.into_iter().enumerate() {
-        merged.execution_optimistic = match (merged.execution_optimistic, chunk.execution_optimistic) {
-            (Some(a), Some(b)) => Some(a || b),
-            (a, b) => a.or(b),
-        };
+        merged.execution_optimistic =
+            match (merged.execution_optimistic, chunk.execution_optimistic) {
+                (Some(a), Some(b)) => Some(a || b),
+                (a, b) => a.or(b),
+            };
         merged.finalized = if i == 0 {
             chunk.finalized
         } else {
@@ -47,7 +48,10 @@ impl BeaconNodeClient {
     /// `GET /eth/v1/beacon/genesis`.
     pub async fn get_genesis(&self) -> Result<GenesisData> {
         let call = Call::get("eth/v1/beacon/genesis", self.timeouts().health);
-        Ok(self.execute_json::<GenericResponse<GenesisData>>(call).await?.data)
+        Ok(self
+            .execute_json::<GenericResponse<GenesisData>>(call)
+            .await?
+            .data)
     }
 
     /// `GET /eth/v1/config/spec`, parsed into a [`ChainSpec`] (keeping every raw key).
@@ -163,8 +167,14 @@ impl BeaconNodeClient {
     }
 
     /// `GET /eth/v1/beacon/states/{state_id}/fork`.
-    pub async fn get_state_fork(&self, state_id: StateId) -> Result<ExecutionOptimisticResponse<Fork>> {
-        let call = Call::get(format!("eth/v1/beacon/states/{state_id}/fork"), self.timeouts().default);
+    pub async fn get_state_fork(
+        &self,
+        state_id: StateId,
+    ) -> Result<ExecutionOptimisticResponse<Fork>> {
+        let call = Call::get(
+            format!("eth/v1/beacon/states/{state_id}/fork"),
+            self.timeouts().default,
+        );
         self.execute_json(call).await
     }
 
@@ -227,7 +237,10 @@ impl BeaconNodeClient {
         &self,
         block_id: BlockId,
     ) -> Result<Option<ExecutionOptimisticResponse<Hash256>>> {
-        let call = Call::get(format!("eth/v1/beacon/blocks/{block_id}/root"), self.timeouts().default);
+        let call = Call::get(
+            format!("eth/v1/beacon/blocks/{block_id}/root"),
+            self.timeouts().default,
+        );
         match self
             .execute_json::<ExecutionOptimisticResponse<BlockRootData>>(call)
             .await
@@ -247,7 +260,10 @@ impl BeaconNodeClient {
         &self,
         block_id: BlockId,
     ) -> Result<Option<ExecutionOptimisticResponse<BlockHeaderData>>> {
-        let call = Call::get(format!("eth/v1/beacon/headers/{block_id}"), self.timeouts().default);
+        let call = Call::get(
+            format!("eth/v1/beacon/headers/{block_id}"),
+            self.timeouts().default,
+        );
         match self.execute_json(call).await {
             Ok(response) => Ok(Some(response)),
             Err(Error::Status { status: 404, .. }) => Ok(None),
@@ -277,7 +293,10 @@ impl BeaconNodeClient {
         &self,
         block_id: BlockId,
     ) -> Result<Option<ForkVersioned<SignedBeaconBlock<E>>>> {
-        let call = Call::get(format!("eth/v2/beacon/blocks/{block_id}"), self.timeouts().default);
+        let call = Call::get(
+            format!("eth/v2/beacon/blocks/{block_id}"),
+            self.timeouts().default,
+        );
         let response = match self.execute(call).await {
             Ok(response) => response,
             Err(Error::Status { status: 404, .. }) => return Ok(None),
@@ -310,6 +329,9 @@ mod tests {
         assert_eq!(merged.finalized, Some(false));
         assert_eq!(merged.data, vec![1, 2, 3]);
         let merged = merge_chunks(vec![chunk(None, None, 1), chunk(None, Some(true), 2)]);
-        assert_eq!((merged.execution_optimistic, merged.finalized), (None, None));
+        assert_eq!(
+            (merged.execution_optimistic, merged.finalized),
+            (None, None)
+        );
     }
 }

@@ -74,7 +74,9 @@ fn parse_flag(response: &RawResponse, name: &str) -> Result<Option<bool>> {
         Some(text) => match text.trim().to_ascii_lowercase().as_str() {
             "true" => Ok(Some(true)),
             "false" => Ok(Some(false)),
-            other => Err(response.decode_error(format!("header {name} is {other:?}, expected true or false"))),
+            other => Err(response.decode_error(format!(
+                "header {name} is {other:?}, expected true or false"
+            ))),
         },
     }
 }
@@ -93,14 +95,18 @@ fn header_fork(response: &RawResponse) -> Result<Option<ForkName>> {
     response
         .header(CONSENSUS_VERSION_HEADER)
         .map(|text| {
-            text.trim()
-                .parse::<ForkName>()
-                .map_err(|e| response.decode_error(format!("header {CONSENSUS_VERSION_HEADER}: {e}")))
+            text.trim().parse::<ForkName>().map_err(|e| {
+                response.decode_error(format!("header {CONSENSUS_VERSION_HEADER}: {e}"))
+            })
         })
         .transpose()
 }
 
-fn check_slot<E: EthSpec>(response: &RawResponse, block: &ProducedBlock<E>, slot: Slot) -> Result<()> {
+fn check_slot<E: EthSpec>(
+    response: &RawResponse,
+    block: &ProducedBlock<E>,
+    slot: Slot,
+) -> Result<()> {
     if block.slot() != slot {
         return Err(response.decode_error(format!(
             "produced a block for slot {} when slot {slot} was requested",
@@ -120,8 +126,12 @@ fn decode_v3<E: EthSpec>(response: &RawResponse, slot: Slot) -> Result<ProducedB
         let blinded = parse_flag(response, PAYLOAD_BLINDED_HEADER)?.ok_or_else(|| {
             response.decode_error(format!("SSZ response without {PAYLOAD_BLINDED_HEADER}"))
         })?;
-        let block = ProducedBlock::from_ssz_bytes(&response.body, fork, PayloadKind::from_blinded_flag(blinded))
-            .map_err(|e| response.decode_error(e.to_string()))?;
+        let block = ProducedBlock::from_ssz_bytes(
+            &response.body,
+            fork,
+            PayloadKind::from_blinded_flag(blinded),
+        )
+        .map_err(|e| response.decode_error(e.to_string()))?;
         (
             block,
             parse_wei(response, PAYLOAD_VALUE_HEADER)?,
@@ -204,7 +214,10 @@ impl BeaconNodeClient {
             call
         };
         let v3 = || async {
-            let mut call = with_common(Call::get(format!("eth/v3/validator/blocks/{slot}"), timeout));
+            let mut call = with_common(Call::get(
+                format!("eth/v3/validator/blocks/{slot}"),
+                timeout,
+            ));
             if let Some(factor) = request.builder_boost_factor {
                 call = call.query("builder_boost_factor", factor);
             }
@@ -215,17 +228,31 @@ impl BeaconNodeClient {
             decode_v3(&response, slot)
         };
         let v2 = || async {
-            let call = with_common(Call::get(format!("eth/v2/validator/blocks/{slot}"), timeout));
+            let call = with_common(Call::get(
+                format!("eth/v2/validator/blocks/{slot}"),
+                timeout,
+            ));
             let response = self.execute(call).await?;
             decode_legacy(&response, slot, PayloadKind::Full, BlockProductionRoute::V2)
         };
         let blinded_v1 = || async {
-            let call = with_common(Call::get(format!("eth/v1/validator/blinded_blocks/{slot}"), timeout));
+            let call = with_common(Call::get(
+                format!("eth/v1/validator/blinded_blocks/{slot}"),
+                timeout,
+            ));
             let response = self.execute(call).await?;
-            decode_legacy(&response, slot, PayloadKind::Blinded, BlockProductionRoute::BlindedV1)
+            decode_legacy(
+                &response,
+                slot,
+                PayloadKind::Blinded,
+                BlockProductionRoute::BlindedV1,
+            )
         };
         let older = || async {
-            if request.builder_boost_factor.is_some_and(|factor| factor > 0) {
+            if request
+                .builder_boost_factor
+                .is_some_and(|factor| factor > 0)
+            {
                 match blinded_v1().await {
                     Ok(block) => return Ok(block),
                     Err(error) => {

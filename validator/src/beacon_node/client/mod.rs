@@ -24,8 +24,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use types::api::ErrorMessage;
 
-pub use blocks::{BlockProductionRoute, ProduceBlockRequest, ProducedBlockResponse, PublishOutcome};
 pub use beacon::GET_ID_CHUNK;
+pub use blocks::{
+    BlockProductionRoute, ProduceBlockRequest, ProducedBlockResponse, PublishOutcome,
+};
 pub use routes::VersionedRoute;
 
 use super::error::{Error, Result};
@@ -224,12 +226,11 @@ impl RawResponse {
     /// Decodes the JSON body, naming the field path of the first error.
     pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T> {
         let mut deserializer = serde_json::Deserializer::from_slice(&self.body);
-        let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-            Error::Decode {
+        let value: T =
+            serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Error::Decode {
                 url: self.url.clone(),
                 detail: format!("at `{}`: {}", e.path(), e.inner()),
-            }
-        })?;
+            })?;
         deserializer.end().map_err(|e| Error::Decode {
             url: self.url.clone(),
             detail: format!("trailing data after the JSON value: {e}"),
@@ -283,7 +284,8 @@ impl BeaconNodeClient {
     /// A client of the node at `url` (`http(s)://[user:password@]host:port[/prefix]`).
     pub fn new(url: &str, timeouts: Timeouts) -> Result<Self> {
         let invalid = |detail: String| {
-            let shown = Url::parse(url).map_or_else(|_| "<unparsable URL>".to_owned(), |u| redact(&u));
+            let shown =
+                Url::parse(url).map_or_else(|_| "<unparsable URL>".to_owned(), |u| redact(&u));
             Error::InvalidUrl { url: shown, detail }
         };
         let mut base = Url::parse(url).map_err(|e| invalid(e.to_string()))?;
@@ -291,7 +293,9 @@ impl BeaconNodeClient {
             return Err(invalid("expected an http:// or https:// URL".into()));
         }
         if base.query().is_some() || base.fragment().is_some() {
-            return Err(invalid("a query string or fragment is not supported".into()));
+            return Err(invalid(
+                "a query string or fragment is not supported".into(),
+            ));
         }
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
@@ -398,12 +402,18 @@ impl BeaconNodeClient {
     }
 }
 
-async fn read_body(response: &mut reqwest::Response, url: &str, timeout: Duration) -> Result<Bytes> {
+async fn read_body(
+    response: &mut reqwest::Response,
+    url: &str,
+    timeout: Duration,
+) -> Result<Bytes> {
     if let Some(length) = response.content_length() {
         if length > MAX_RESPONSE_BYTES as u64 {
             return Err(Error::Decode {
                 url: url.to_owned(),
-                detail: format!("response of {length} bytes exceeds the {MAX_RESPONSE_BYTES}-byte limit"),
+                detail: format!(
+                    "response of {length} bytes exceeds the {MAX_RESPONSE_BYTES}-byte limit"
+                ),
             });
         }
     }
@@ -483,7 +493,9 @@ fn status_error(status: StatusCode, body: &[u8], url: String) -> Error {
     {
         (message, Vec::new())
     } else {
-        let text = String::from_utf8_lossy(&body[..body.len().min(512)]).trim().to_owned();
+        let text = String::from_utf8_lossy(&body[..body.len().min(512)])
+            .trim()
+            .to_owned();
         let text = if text.is_empty() {
             status.canonical_reason().unwrap_or("no body").to_owned()
         } else {
@@ -505,24 +517,35 @@ mod tests {
 
     #[test]
     fn urls_are_normalised_and_redacted() {
-        let client =
-            BeaconNodeClient::new("http://user:secret@127.0.0.1:5052/prefix", Timeouts::uniform(Duration::from_secs(1)))
-                .unwrap();
+        let client = BeaconNodeClient::new(
+            "http://user:secret@127.0.0.1:5052/prefix",
+            Timeouts::uniform(Duration::from_secs(1)),
+        )
+        .unwrap();
         assert_eq!(client.url(), "http://127.0.0.1:5052/prefix/");
         let url = client.endpoint("/eth/v1/node/syncing", &[]).unwrap();
         assert_eq!(url.path(), "/prefix/eth/v1/node/syncing");
-        assert_eq!(url.password(), Some("secret"), "credentials are kept for requests");
+        assert_eq!(
+            url.password(),
+            Some("secret"),
+            "credentials are kept for requests"
+        );
         assert!(!redact(&url).contains("secret"));
         let url = client
-            .endpoint("eth/v1/x", &[("topics", "head".into()), ("topics", "block".into())])
+            .endpoint(
+                "eth/v1/x",
+                &[("topics", "head".into()), ("topics", "block".into())],
+            )
             .unwrap();
         assert_eq!(url.query(), Some("topics=head&topics=block"));
 
         for bad in ["ftp://x/", "not a url", "http://h/?apikey=1", "mailto:a@b"] {
-            let err = BeaconNodeClient::new(bad, Timeouts::uniform(Duration::from_secs(1))).unwrap_err();
+            let err =
+                BeaconNodeClient::new(bad, Timeouts::uniform(Duration::from_secs(1))).unwrap_err();
             assert!(matches!(err, Error::InvalidUrl { .. }), "{bad}: {err}");
         }
-        let err = BeaconNodeClient::new("ftp://u:pw@x/", Timeouts::uniform(Duration::from_secs(1))).unwrap_err();
+        let err = BeaconNodeClient::new("ftp://u:pw@x/", Timeouts::uniform(Duration::from_secs(1)))
+            .unwrap_err();
         assert!(!err.to_string().contains("pw"), "{err}");
     }
 
@@ -534,13 +557,18 @@ mod tests {
             br#"{"code":400,"message":"some failures","failures":[{"index":0,"message":"bad sig"}]}"#,
             url.clone(),
         );
-        assert!(matches!(&spec, Error::Status { status: 400, failures, .. } if failures.len() == 1));
+        assert!(
+            matches!(&spec, Error::Status { status: 400, failures, .. } if failures.len() == 1)
+        );
         let fastify = status_error(
             StatusCode::NOT_FOUND,
             br#"{"message":"Route GET:/eth/v3/validator/blocks/1 not found","error":"Not Found","statusCode":404}"#,
             url.clone(),
         );
-        assert!(fastify.to_string().contains("Route GET:/eth/v3"), "{fastify}");
+        assert!(
+            fastify.to_string().contains("Route GET:/eth/v3"),
+            "{fastify}"
+        );
         let text = status_error(StatusCode::BAD_GATEWAY, b"", url);
         assert!(text.to_string().contains("Bad Gateway"), "{text}");
     }

@@ -57,7 +57,13 @@ impl VersionedRoute {
 
 /// Whether `error` is a 404/405 answer.
 fn is_route_miss(error: &Error) -> bool {
-    matches!(error, Error::Status { status: 404 | 405, .. })
+    matches!(
+        error,
+        Error::Status {
+            status: 404 | 405,
+            ..
+        }
+    )
 }
 
 /// Whether a 404/405 body reads like a router's "no such route" (Lodestar's fastify says
@@ -65,7 +71,11 @@ fn is_route_miss(error: &Error) -> bool {
 fn says_route_missing(error: &Error) -> bool {
     match error {
         Error::Status { status: 405, .. } => true,
-        Error::Status { status: 404, message, .. } => {
+        Error::Status {
+            status: 404,
+            message,
+            ..
+        } => {
             let message = message.to_ascii_lowercase();
             message.contains("route") && message.contains("not found")
         }
@@ -198,7 +208,11 @@ mod tests {
     }
 
     fn client() -> BeaconNodeClient {
-        BeaconNodeClient::new("http://127.0.0.1:1/", Timeouts::uniform(Duration::from_secs(1))).unwrap()
+        BeaconNodeClient::new(
+            "http://127.0.0.1:1/",
+            Timeouts::uniform(Duration::from_secs(1)),
+        )
+        .unwrap()
     }
 
     #[tokio::test]
@@ -211,9 +225,25 @@ mod tests {
         };
         let older = || async { Ok(1u8) };
         let route = VersionedRoute::ProduceBlockV3;
-        assert_eq!(client.with_fallback(route, newer, Some(older)).await.unwrap(), 1);
-        assert_eq!(client.with_fallback(route, newer, Some(older)).await.unwrap(), 1);
-        assert_eq!(newer_calls.load(Ordering::SeqCst), 1, "second call skips the newer route");
+        assert_eq!(
+            client
+                .with_fallback(route, newer, Some(older))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            client
+                .with_fallback(route, newer, Some(older))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            newer_calls.load(Ordering::SeqCst),
+            1,
+            "second call skips the newer route"
+        );
         assert_eq!(client.unsupported_routes(), vec![route]);
     }
 
@@ -223,12 +253,23 @@ mod tests {
         let route = VersionedRoute::AggregateAttestationV2;
         let newer = || async { Err::<u8, _>(status(404, "no aggregate for this root")) };
         let older_404 = || async { Err::<u8, _>(status(404, "no aggregate")) };
-        let err = client.with_fallback(route, newer, Some(older_404)).await.unwrap_err();
+        let err = client
+            .with_fallback(route, newer, Some(older_404))
+            .await
+            .unwrap_err();
         assert_eq!(err.status(), Some(404));
         assert!(client.unsupported_routes().is_empty());
         // A router-style body proves the route is missing.
-        let newer = || async { Err::<u8, _>(status(404, "Route GET:/eth/v2/validator/aggregate_attestation not found")) };
-        let err = client.with_fallback(route, newer, Some(older_404)).await.unwrap_err();
+        let newer = || async {
+            Err::<u8, _>(status(
+                404,
+                "Route GET:/eth/v2/validator/aggregate_attestation not found",
+            ))
+        };
+        let err = client
+            .with_fallback(route, newer, Some(older_404))
+            .await
+            .unwrap_err();
         assert_eq!(err.status(), Some(404));
         assert_eq!(client.unsupported_routes(), vec![route]);
     }
@@ -239,15 +280,25 @@ mod tests {
         let route = VersionedRoute::Liveness;
         let none: Option<fn() -> std::future::Ready<Result<u8>>> = None;
         let err = client
-            .with_fallback(route, || async { Err::<u8, _>(status(405, "Method Not Allowed")) }, none)
+            .with_fallback(
+                route,
+                || async { Err::<u8, _>(status(405, "Method Not Allowed")) },
+                none,
+            )
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::UnsupportedRoute { status: 405, .. }), "{err}");
+        assert!(
+            matches!(err, Error::UnsupportedRoute { status: 405, .. }),
+            "{err}"
+        );
         let err = client
             .with_fallback(route, || async { Ok::<u8, _>(1) }, none)
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::UnsupportedRoute { .. }), "cached: {err}");
+        assert!(
+            matches!(err, Error::UnsupportedRoute { .. }),
+            "cached: {err}"
+        );
 
         let route = VersionedRoute::PublishBlockV2;
         let older_called = AtomicUsize::new(0);
@@ -275,7 +326,12 @@ mod tests {
             .with_fallback(
                 route,
                 || async { Ok::<u8, _>(2) },
-                Some(|| async { Err::<u8, _>(status(404, "Route POST:/eth/v1/beacon/pool/attestations not found")) }),
+                Some(|| async {
+                    Err::<u8, _>(status(
+                        404,
+                        "Route POST:/eth/v1/beacon/pool/attestations not found",
+                    ))
+                }),
             )
             .await
             .unwrap();

@@ -9,9 +9,8 @@ use types::api::{
 };
 use types::{
     Attestation, AttestationData, AttestationPhase0, Epoch, EthSpec, ForkName, ForkVersioned,
-    Hash256, SignedAggregateAndProof, SignedContributionAndProof,
-    SignedValidatorRegistrationV1, SingleAttestation, Slot, SyncCommitteeContribution,
-    SyncCommitteeMessage,
+    Hash256, SignedAggregateAndProof, SignedContributionAndProof, SignedValidatorRegistrationV1,
+    SingleAttestation, Slot, SyncCommitteeContribution, SyncCommitteeMessage,
 };
 
 use super::routes::VersionedRoute;
@@ -43,7 +42,10 @@ impl BeaconNodeClient {
     }
 
     /// `GET /eth/v1/validator/duties/proposer/{epoch}` (every proposer of the epoch).
-    pub async fn get_proposer_duties(&self, epoch: Epoch) -> Result<DutiesResponse<Vec<ProposerDuty>>> {
+    pub async fn get_proposer_duties(
+        &self,
+        epoch: Epoch,
+    ) -> Result<DutiesResponse<Vec<ProposerDuty>>> {
         let call = Call::get(
             format!("eth/v1/validator/duties/proposer/{epoch}"),
             self.timeouts().proposer_duties,
@@ -66,15 +68,25 @@ impl BeaconNodeClient {
     }
 
     /// `GET /eth/v1/validator/attestation_data` (pass committee index 0 from Electra on).
-    pub async fn get_attestation_data(&self, slot: Slot, committee_index: u64) -> Result<AttestationData> {
-        let call = Call::get("eth/v1/validator/attestation_data", self.timeouts().attestation)
-            .query("slot", slot)
-            .query("committee_index", committee_index);
+    pub async fn get_attestation_data(
+        &self,
+        slot: Slot,
+        committee_index: u64,
+    ) -> Result<AttestationData> {
+        let call = Call::get(
+            "eth/v1/validator/attestation_data",
+            self.timeouts().attestation,
+        )
+        .query("slot", slot)
+        .query("committee_index", committee_index);
         let data: AttestationData = self.execute_json::<GenericResponse<_>>(call).await?.data;
         if data.slot != slot {
             return Err(Error::Decode {
                 url: format!("{}eth/v1/validator/attestation_data", self.url()),
-                detail: format!("attestation data for slot {} when slot {slot} was requested", data.slot),
+                detail: format!(
+                    "attestation data for slot {} when slot {slot} was requested",
+                    data.slot
+                ),
             });
         }
         Ok(data)
@@ -94,8 +106,11 @@ impl BeaconNodeClient {
             self.post_json(call, attestations).await
         };
         let v1 = || async {
-            self.post_json(Call::post("eth/v1/beacon/pool/attestations", timeout), attestations)
-                .await
+            self.post_json(
+                Call::post("eth/v1/beacon/pool/attestations", timeout),
+                attestations,
+            )
+            .await
         };
         let older = (!fork.is_electra_or_later()).then_some(v1);
         self.with_fallback(VersionedRoute::PoolAttestationsV2, v2, older)
@@ -174,18 +189,28 @@ impl BeaconNodeClient {
             self.post_json(call, aggregates).await
         };
         let v1 = || async {
-            self.post_json(Call::post("eth/v1/validator/aggregate_and_proofs", timeout), aggregates)
-                .await
+            self.post_json(
+                Call::post("eth/v1/validator/aggregate_and_proofs", timeout),
+                aggregates,
+            )
+            .await
         };
-        let phase0_shape = !fork.is_electra_or_later() && aggregates.iter().all(|a| !a.is_electra());
+        let phase0_shape =
+            !fork.is_electra_or_later() && aggregates.iter().all(|a| !a.is_electra());
         let older = phase0_shape.then_some(v1);
         self.with_fallback(VersionedRoute::AggregateAndProofsV2, v2, older)
             .await
     }
 
     /// `POST /eth/v1/beacon/pool/sync_committees`.
-    pub async fn post_sync_committee_messages(&self, messages: &[SyncCommitteeMessage]) -> Result<()> {
-        let call = Call::post("eth/v1/beacon/pool/sync_committees", self.timeouts().sync_committee);
+    pub async fn post_sync_committee_messages(
+        &self,
+        messages: &[SyncCommitteeMessage],
+    ) -> Result<()> {
+        let call = Call::post(
+            "eth/v1/beacon/pool/sync_committees",
+            self.timeouts().sync_committee,
+        );
         self.post_json(call, messages).await
     }
 
@@ -196,10 +221,13 @@ impl BeaconNodeClient {
         subcommittee_index: u64,
         beacon_block_root: Hash256,
     ) -> Result<Option<SyncCommitteeContribution<E>>> {
-        let call = Call::get("eth/v1/validator/sync_committee_contribution", self.timeouts().sync_committee)
-            .query("slot", slot)
-            .query("subcommittee_index", subcommittee_index)
-            .query("beacon_block_root", beacon_block_root);
+        let call = Call::get(
+            "eth/v1/validator/sync_committee_contribution",
+            self.timeouts().sync_committee,
+        )
+        .query("slot", slot)
+        .query("subcommittee_index", subcommittee_index)
+        .query("beacon_block_root", beacon_block_root);
         match self.execute_json::<GenericResponse<_>>(call).await {
             Ok(response) => Ok(Some(response.data)),
             Err(Error::Status { status: 404, .. }) => Ok(None),
@@ -212,7 +240,10 @@ impl BeaconNodeClient {
         &self,
         contributions: &[SignedContributionAndProof<E>],
     ) -> Result<()> {
-        let call = Call::post("eth/v1/validator/contribution_and_proofs", self.timeouts().sync_committee);
+        let call = Call::post(
+            "eth/v1/validator/contribution_and_proofs",
+            self.timeouts().sync_committee,
+        );
         self.post_json(call, contributions).await
     }
 
@@ -241,8 +272,14 @@ impl BeaconNodeClient {
     }
 
     /// `POST /eth/v1/validator/prepare_beacon_proposer`.
-    pub async fn post_prepare_beacon_proposer(&self, preparations: &[ProposerPreparationData]) -> Result<()> {
-        let call = Call::post("eth/v1/validator/prepare_beacon_proposer", self.timeouts().subscriptions);
+    pub async fn post_prepare_beacon_proposer(
+        &self,
+        preparations: &[ProposerPreparationData],
+    ) -> Result<()> {
+        let call = Call::post(
+            "eth/v1/validator/prepare_beacon_proposer",
+            self.timeouts().subscriptions,
+        );
         self.post_json(call, preparations).await
     }
 
@@ -251,13 +288,20 @@ impl BeaconNodeClient {
         &self,
         registrations: &[SignedValidatorRegistrationV1],
     ) -> Result<()> {
-        let call = Call::post("eth/v1/validator/register_validator", self.timeouts().subscriptions);
+        let call = Call::post(
+            "eth/v1/validator/register_validator",
+            self.timeouts().subscriptions,
+        );
         self.post_json(call, registrations).await
     }
 
     /// `POST /eth/v1/validator/liveness/{epoch}`. Nodes without the route give
     /// [`Error::UnsupportedRoute`] (remembered); callers then detect liveness from the chain.
-    pub async fn post_liveness(&self, epoch: Epoch, indices: &[u64]) -> Result<Vec<LivenessResponseData>> {
+    pub async fn post_liveness(
+        &self,
+        epoch: Epoch,
+        indices: &[u64],
+    ) -> Result<Vec<LivenessResponseData>> {
         let timeout = self.timeouts().liveness;
         let call = || async {
             let call = Call::post(format!("eth/v1/validator/liveness/{epoch}"), timeout)
@@ -265,6 +309,7 @@ impl BeaconNodeClient {
             Ok(self.execute_json::<GenericResponse<_>>(call).await?.data)
         };
         let none: Option<fn() -> std::future::Ready<Result<Vec<LivenessResponseData>>>> = None;
-        self.with_fallback(VersionedRoute::Liveness, call, none).await
+        self.with_fallback(VersionedRoute::Liveness, call, none)
+            .await
     }
 }

@@ -20,7 +20,7 @@ use types::{
     SignedBlindedBeaconBlock, SignedBlockContents, SignedRoot, Slot, empty_signature,
 };
 
-use super::{consensus_version, error, json, param, path_u64, query_pairs, required};
+use super::{ApiError, consensus_version, error, json, param, path_u64, query_pairs, required};
 use crate::beacon_node::Encoding;
 use crate::testing::chain::{BlockTemplate, GAS_LIMIT};
 use crate::testing::{PayloadSource, PublishedBlock, Rejected, Shared};
@@ -40,9 +40,10 @@ fn verify_randao<E: EthSpec>(
     let (pubkey, root) = {
         let chain = shared.chain.lock();
         let epoch = chain.epoch_of(slot);
-        let domain = chain
-            .spec
-            .get_domain(DomainKind::Randao, epoch, chain.genesis_validators_root);
+        let domain =
+            chain
+                .spec
+                .get_domain(DomainKind::Randao, epoch, chain.genesis_validators_root);
         let pubkey = chain
             .validators
             .get(usize::try_from(proposer).unwrap_or(usize::MAX))
@@ -70,7 +71,7 @@ fn produce<E: EthSpec>(
     query: Option<&str>,
     headers: &HeaderMap,
     route: Production,
-) -> Result<Response, Response> {
+) -> Result<Response, ApiError> {
     let slot = Slot(path_u64(slot, "slot")?);
     let pairs = query_pairs(query);
     let randao_reveal: SignatureBytes = required(&pairs, "randao_reveal")?;
@@ -81,19 +82,33 @@ fn produce<E: EthSpec>(
         None => Graffiti::ZERO,
     };
     let boost: Option<u64> = param(&pairs, "builder_boost_factor")
-        .map(|v| v.parse().map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid builder_boost_factor: {e}"))))
+        .map(|v| {
+            v.parse().map_err(|e| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    format!("invalid builder_boost_factor: {e}"),
+                )
+            })
+        })
         .transpose()?;
     let skip_randao = pairs.iter().any(|(k, _)| k == "skip_randao_verification");
     let head = shared.head_slot();
     if slot == Slot(0) || slot > head + 1 {
-        return Err(error(StatusCode::BAD_REQUEST, format!("cannot produce a block for slot {slot} (head {head})")));
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("cannot produce a block for slot {slot} (head {head})"),
+        ));
     }
     let (proposer, parent_root, fork) = {
         let mut chain = shared.chain.lock();
         let proposer = chain
             .proposer(slot)
             .ok_or_else(|| error(StatusCode::SERVICE_UNAVAILABLE, "no active validator"))?;
-        (proposer, chain.root_at(slot - 1), chain.spec.fork_name_at_slot(slot))
+        (
+            proposer,
+            chain.root_at(slot - 1),
+            chain.spec.fork_name_at_slot(slot),
+        )
     };
     let route_name = match route {
         Production::V3 => "/eth/v3/validator/blocks/{slot}",
@@ -138,7 +153,10 @@ fn produce<E: EthSpec>(
         ProducedBlock::Full(template.full::<E>(fork))
     };
     if route != Production::V3 {
-        return Ok(json(StatusCode::OK, &serde_json::json!({ "version": fork, "data": block })));
+        return Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({ "version": fork, "data": block }),
+        ));
     }
     let wants_ssz = headers
         .get(ACCEPT)
@@ -151,7 +169,11 @@ fn produce<E: EthSpec>(
         ("eth-consensus-block-value", BLOCK_VALUE.to_string()),
     ];
     let mut response = if wants_ssz {
-        ([(CONTENT_TYPE, "application/octet-stream")], block.as_ssz_bytes()).into_response()
+        (
+            [(CONTENT_TYPE, "application/octet-stream")],
+            block.as_ssz_bytes(),
+        )
+            .into_response()
     } else {
         json(
             StatusCode::OK,
@@ -178,7 +200,8 @@ pub(crate) async fn produce_v3<E: EthSpec>(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    produce(&shared, &slot, query.as_deref(), &headers, Production::V3).unwrap_or_else(|e| e)
+    produce(&shared, &slot, query.as_deref(), &headers, Production::V3)
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
 pub(crate) async fn produce_v2<E: EthSpec>(
@@ -187,7 +210,8 @@ pub(crate) async fn produce_v2<E: EthSpec>(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    produce(&shared, &slot, query.as_deref(), &headers, Production::V2).unwrap_or_else(|e| e)
+    produce(&shared, &slot, query.as_deref(), &headers, Production::V2)
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
 pub(crate) async fn produce_blinded_v1<E: EthSpec>(
@@ -196,7 +220,14 @@ pub(crate) async fn produce_blinded_v1<E: EthSpec>(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    produce(&shared, &slot, query.as_deref(), &headers, Production::BlindedV1).unwrap_or_else(|e| e)
+    produce(
+        &shared,
+        &slot,
+        query.as_deref(),
+        &headers,
+        Production::BlindedV1,
+    )
+    .unwrap_or_else(IntoResponse::into_response)
 }
 
 /// A decoded published block (the signed block for the chain, if full).
@@ -213,10 +244,7 @@ struct Decoded<E: EthSpec> {
 
 /// The slot in a JSON body, for v1 publication without a version header.
 fn json_slot(value: &Value) -> Option<Slot> {
-    let message = value
-        .get("signed_block")
-        .unwrap_or(value)
-        .get("message")?;
+    let message = value.get("signed_block").unwrap_or(value).get("message")?;
     serde_json::from_value(message.get("slot")?.clone()).ok()
 }
 
@@ -226,7 +254,7 @@ fn decode<E: EthSpec>(
     body: &[u8],
     kind: PayloadKind,
     version_required: bool,
-) -> Result<(Decoded<E>, ForkName, Encoding), Response> {
+) -> Result<(Decoded<E>, ForkName, Encoding), ApiError> {
     let ssz = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -234,7 +262,10 @@ fn decode<E: EthSpec>(
     let value: Option<Value> = if ssz {
         None
     } else {
-        Some(serde_json::from_slice(body).map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")))?)
+        Some(
+            serde_json::from_slice(body)
+                .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")))?,
+        )
     };
     let fork = if version_required || headers.contains_key("eth-consensus-version") || ssz {
         consensus_version(headers)?
@@ -245,7 +276,12 @@ fn decode<E: EthSpec>(
             .ok_or_else(|| error(StatusCode::BAD_REQUEST, "block without a slot"))?;
         shared.chain.lock().spec.fork_name_at_slot(slot)
     };
-    let bad = |e: types::Error| error(StatusCode::BAD_REQUEST, format!("invalid {fork} block: {e}"));
+    let bad = |e: types::Error| {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!("invalid {fork} block: {e}"),
+        )
+    };
     let decoded = match kind {
         PayloadKind::Full => {
             let block = if fork.has_blobs() {
@@ -291,10 +327,18 @@ fn decode<E: EthSpec>(
             }
         }
     };
-    Ok((decoded, fork, if ssz { Encoding::Ssz } else { Encoding::Json }))
+    Ok((
+        decoded,
+        fork,
+        if ssz { Encoding::Ssz } else { Encoding::Json },
+    ))
 }
 
-fn verify_block<E: EthSpec>(shared: &Shared<E>, block: &Decoded<E>, fork: ForkName) -> Result<(), Rejected> {
+fn verify_block<E: EthSpec>(
+    shared: &Shared<E>,
+    block: &Decoded<E>,
+    fork: ForkName,
+) -> Result<(), Rejected> {
     super::check_fork(shared, fork, block.slot)?;
     let (expected, pubkey, domain) = {
         let mut chain = shared.chain.lock();
@@ -316,10 +360,16 @@ fn verify_block<E: EthSpec>(shared: &Shared<E>, block: &Decoded<E>, fork: ForkNa
             block.proposer, block.slot
         )));
     }
-    let pubkey = pubkey.ok_or_else(|| Rejected::new(format!("unknown proposer {}", block.proposer)))?;
+    let pubkey =
+        pubkey.ok_or_else(|| Rejected::new(format!("unknown proposer {}", block.proposer)))?;
     shared
         .keys
-        .verify(block.proposer, &pubkey, block.root.signing_root(domain), &block.signature)
+        .verify(
+            block.proposer,
+            &pubkey,
+            block.root.signing_root(domain),
+            &block.signature,
+        )
         .map_err(|e| Rejected::new(format!("invalid block signature: {e}")))?;
     verify_randao(shared, block.proposer, block.slot, &block.randao_reveal)
 }
@@ -334,11 +384,11 @@ fn publish<E: EthSpec>(
 ) -> Response {
     let (block, fork, encoding) = match decode(shared, headers, body, kind, version_required) {
         Ok(decoded) => decoded,
-        Err(response) => return response,
+        Err(response) => return response.into_response(),
     };
     if let Err(reason) = verify_block(shared, &block, fork) {
         shared.reject(route, None, &reason);
-        return error(StatusCode::BAD_REQUEST, reason.0);
+        return error(StatusCode::BAD_REQUEST, reason.0).into_response();
     }
     let epoch = shared.chain.lock().epoch_of(block.slot);
     {
@@ -363,12 +413,34 @@ fn publish<E: EthSpec>(
     StatusCode::OK.into_response()
 }
 
-pub(crate) async fn publish_v2<E: EthSpec>(State(shared): State<Arc<Shared<E>>>, headers: HeaderMap, body: Bytes) -> Response {
-    publish(&shared, &headers, &body, PayloadKind::Full, "/eth/v2/beacon/blocks", true)
+pub(crate) async fn publish_v2<E: EthSpec>(
+    State(shared): State<Arc<Shared<E>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    publish(
+        &shared,
+        &headers,
+        &body,
+        PayloadKind::Full,
+        "/eth/v2/beacon/blocks",
+        true,
+    )
 }
 
-pub(crate) async fn publish_v1<E: EthSpec>(State(shared): State<Arc<Shared<E>>>, headers: HeaderMap, body: Bytes) -> Response {
-    publish(&shared, &headers, &body, PayloadKind::Full, "/eth/v1/beacon/blocks", false)
+pub(crate) async fn publish_v1<E: EthSpec>(
+    State(shared): State<Arc<Shared<E>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    publish(
+        &shared,
+        &headers,
+        &body,
+        PayloadKind::Full,
+        "/eth/v1/beacon/blocks",
+        false,
+    )
 }
 
 pub(crate) async fn publish_blinded_v2<E: EthSpec>(
@@ -376,7 +448,14 @@ pub(crate) async fn publish_blinded_v2<E: EthSpec>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    publish(&shared, &headers, &body, PayloadKind::Blinded, "/eth/v2/beacon/blinded_blocks", true)
+    publish(
+        &shared,
+        &headers,
+        &body,
+        PayloadKind::Blinded,
+        "/eth/v2/beacon/blinded_blocks",
+        true,
+    )
 }
 
 pub(crate) async fn publish_blinded_v1<E: EthSpec>(
@@ -384,5 +463,12 @@ pub(crate) async fn publish_blinded_v1<E: EthSpec>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    publish(&shared, &headers, &body, PayloadKind::Blinded, "/eth/v1/beacon/blinded_blocks", false)
+    publish(
+        &shared,
+        &headers,
+        &body,
+        PayloadKind::Blinded,
+        "/eth/v1/beacon/blinded_blocks",
+        false,
+    )
 }

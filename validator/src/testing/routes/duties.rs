@@ -11,13 +11,17 @@ use types::api::{
     AttesterDuty, BeaconCommitteeSubscription, LivenessResponseData, ProposerDuty,
     ProposerPreparationData, SyncCommitteeSubscription, SyncDuty,
 };
-use types::{AttestationData, DomainKind, Epoch, EthSpec, SignedRoot, SignedValidatorRegistrationV1, Slot};
+use types::{
+    AttestationData, DomainKind, Epoch, EthSpec, SignedRoot, SignedValidatorRegistrationV1, Slot,
+};
 
-use super::{batch_result, data, error, json, parse_body, path_u64, query_pairs, required};
+use super::{
+    ApiError, batch_result, data, error, json, parse_body, path_u64, query_pairs, required,
+};
 use crate::testing::{Rejected, Shared};
 
 /// Validator indices from a JSON array of quoted (or bare) integers.
-fn parse_indices(body: &[u8]) -> Result<Vec<u64>, Response> {
+fn parse_indices(body: &[u8]) -> Result<Vec<u64>, ApiError> {
     let values: Vec<Value> = parse_body(body)?;
     values
         .iter()
@@ -46,11 +50,14 @@ pub(crate) async fn attester<E: EthSpec>(
     Path(epoch): Path<String>,
     body: Bytes,
 ) -> Response {
-    let run = || -> Result<Response, Response> {
+    let run = || -> Result<Response, ApiError> {
         let epoch = Epoch(path_u64(&epoch, "epoch")?);
         let indices = parse_indices(&body)?;
         if epoch > current_epoch(&shared) + 1 {
-            return Err(error(StatusCode::BAD_REQUEST, format!("epoch {epoch} is too far in the future")));
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                format!("epoch {epoch} is too far in the future"),
+            ));
         }
         let mut chain = shared.chain.lock();
         let start = chain.spec.compute_start_slot_at_epoch(epoch);
@@ -63,7 +70,10 @@ pub(crate) async fn attester<E: EthSpec>(
                     if !indices.contains(validator) {
                         continue;
                     }
-                    let Some(record) = chain.validators.get(usize::try_from(*validator).unwrap_or(usize::MAX)) else {
+                    let Some(record) = chain
+                        .validators
+                        .get(usize::try_from(*validator).unwrap_or(usize::MAX))
+                    else {
                         continue;
                     };
                     duties.push(AttesterDuty {
@@ -82,21 +92,29 @@ pub(crate) async fn attester<E: EthSpec>(
         drop(chain);
         Ok(duties_response(dependent_root, duties))
     };
-    run().unwrap_or_else(|e| e)
+    run().unwrap_or_else(IntoResponse::into_response)
 }
 
-pub(crate) async fn proposer<E: EthSpec>(State(shared): State<Arc<Shared<E>>>, Path(epoch): Path<String>) -> Response {
-    let run = || -> Result<Response, Response> {
+pub(crate) async fn proposer<E: EthSpec>(
+    State(shared): State<Arc<Shared<E>>>,
+    Path(epoch): Path<String>,
+) -> Response {
+    let run = || -> Result<Response, ApiError> {
         let epoch = Epoch(path_u64(&epoch, "epoch")?);
         if epoch > current_epoch(&shared) {
-            return Err(error(StatusCode::BAD_REQUEST, format!("proposer duties of epoch {epoch} are not known yet")));
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                format!("proposer duties of epoch {epoch} are not known yet"),
+            ));
         }
         let mut chain = shared.chain.lock();
         let start = chain.spec.compute_start_slot_at_epoch(epoch);
         let mut duties = Vec::new();
         for slot in (0..chain.spec.slots_per_epoch).map(|i| start + i) {
             if let Some(index) = chain.proposer(slot) {
-                let pubkey = chain.validators[usize::try_from(index).unwrap_or(0)].validator.pubkey;
+                let pubkey = chain.validators[usize::try_from(index).unwrap_or(0)]
+                    .validator
+                    .pubkey;
                 duties.push(ProposerDuty {
                     pubkey,
                     validator_index: index,
@@ -108,7 +126,7 @@ pub(crate) async fn proposer<E: EthSpec>(State(shared): State<Arc<Shared<E>>>, P
         drop(chain);
         Ok(duties_response(dependent_root, duties))
     };
-    run().unwrap_or_else(|e| e)
+    run().unwrap_or_else(IntoResponse::into_response)
 }
 
 pub(crate) async fn sync<E: EthSpec>(
@@ -116,13 +134,18 @@ pub(crate) async fn sync<E: EthSpec>(
     Path(epoch): Path<String>,
     body: Bytes,
 ) -> Response {
-    let run = || -> Result<Response, Response> {
+    let run = || -> Result<Response, ApiError> {
         let epoch = Epoch(path_u64(&epoch, "epoch")?);
         let indices = parse_indices(&body)?;
         let mut chain = shared.chain.lock();
-        let current_period = chain.spec.sync_committee_period(chain.epoch_of(shared.head_slot()));
+        let current_period = chain
+            .spec
+            .sync_committee_period(chain.epoch_of(shared.head_slot()));
         if chain.spec.sync_committee_period(epoch) > current_period + 1 {
-            return Err(error(StatusCode::BAD_REQUEST, format!("epoch {epoch} is beyond the next sync committee period")));
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                format!("epoch {epoch} is beyond the next sync committee period"),
+            ));
         }
         let committee = chain.sync_committee(epoch);
         let duties: Vec<SyncDuty> = indices
@@ -143,25 +166,34 @@ pub(crate) async fn sync<E: EthSpec>(
             })
             .collect();
         drop(chain);
-        Ok(json(StatusCode::OK, &serde_json::json!({ "execution_optimistic": false, "data": duties })))
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({ "execution_optimistic": false, "data": duties }),
+        ))
     };
-    run().unwrap_or_else(|e| e)
+    run().unwrap_or_else(IntoResponse::into_response)
 }
 
 pub(crate) async fn attestation_data<E: EthSpec>(
     State(shared): State<Arc<Shared<E>>>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let run = || -> Result<Response, Response> {
+    let run = || -> Result<Response, ApiError> {
         let pairs = query_pairs(query.as_deref());
         let slot = Slot(required::<u64>(&pairs, "slot")?);
         let committee_index: u64 = required(&pairs, "committee_index")?;
         if slot > shared.head_slot() {
-            return Err(error(StatusCode::BAD_REQUEST, format!("slot {slot} is in the future")));
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                format!("slot {slot} is in the future"),
+            ));
         }
         let mut chain = shared.chain.lock();
         if committee_index >= chain.committees_per_slot(slot) {
-            return Err(error(StatusCode::BAD_REQUEST, format!("no committee {committee_index} at slot {slot}")));
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                format!("no committee {committee_index} at slot {slot}"),
+            ));
         }
         let epoch = chain.epoch_of(slot);
         let electra = chain.spec.fork_name_at_slot(slot).is_electra_or_later();
@@ -175,7 +207,7 @@ pub(crate) async fn attestation_data<E: EthSpec>(
         drop(chain);
         Ok(data(attestation))
     };
-    run().unwrap_or_else(|e| e)
+    run().unwrap_or_else(IntoResponse::into_response)
 }
 
 pub(crate) async fn liveness<E: EthSpec>(
@@ -183,7 +215,7 @@ pub(crate) async fn liveness<E: EthSpec>(
     Path(epoch): Path<String>,
     body: Bytes,
 ) -> Response {
-    let run = || -> Result<Response, Response> {
+    let run = || -> Result<Response, ApiError> {
         let epoch = Epoch(path_u64(&epoch, "epoch")?);
         let indices = parse_indices(&body)?;
         let records = shared.records.lock();
@@ -197,30 +229,49 @@ pub(crate) async fn liveness<E: EthSpec>(
         drop(records);
         Ok(data(live))
     };
-    run().unwrap_or_else(|e| e)
+    run().unwrap_or_else(IntoResponse::into_response)
 }
 
-pub(crate) async fn committee_subscriptions<E: EthSpec>(State(shared): State<Arc<Shared<E>>>, body: Bytes) -> Response {
+pub(crate) async fn committee_subscriptions<E: EthSpec>(
+    State(shared): State<Arc<Shared<E>>>,
+    body: Bytes,
+) -> Response {
     match parse_body::<Vec<BeaconCommitteeSubscription>>(&body) {
         Ok(subscriptions) => {
-            shared.records.lock().published.beacon_committee_subscriptions.extend(subscriptions);
+            shared
+                .records
+                .lock()
+                .published
+                .beacon_committee_subscriptions
+                .extend(subscriptions);
             StatusCode::OK.into_response()
         }
-        Err(response) => response,
+        Err(response) => response.into_response(),
     }
 }
 
-pub(crate) async fn sync_subscriptions<E: EthSpec>(State(shared): State<Arc<Shared<E>>>, body: Bytes) -> Response {
+pub(crate) async fn sync_subscriptions<E: EthSpec>(
+    State(shared): State<Arc<Shared<E>>>,
+    body: Bytes,
+) -> Response {
     match parse_body::<Vec<SyncCommitteeSubscription>>(&body) {
         Ok(subscriptions) => {
-            shared.records.lock().published.sync_committee_subscriptions.extend(subscriptions);
+            shared
+                .records
+                .lock()
+                .published
+                .sync_committee_subscriptions
+                .extend(subscriptions);
             StatusCode::OK.into_response()
         }
-        Err(response) => response,
+        Err(response) => response.into_response(),
     }
 }
 
-pub(crate) async fn prepare_proposer<E: EthSpec>(State(shared): State<Arc<Shared<E>>>, body: Bytes) -> Response {
+pub(crate) async fn prepare_proposer<E: EthSpec>(
+    State(shared): State<Arc<Shared<E>>>,
+    body: Bytes,
+) -> Response {
     match parse_body::<Vec<ProposerPreparationData>>(&body) {
         Ok(preparations) => {
             let mut records = shared.records.lock();
@@ -232,20 +283,25 @@ pub(crate) async fn prepare_proposer<E: EthSpec>(State(shared): State<Arc<Shared
             records.published.preparations.extend(preparations);
             StatusCode::OK.into_response()
         }
-        Err(response) => response,
+        Err(response) => response.into_response(),
     }
 }
 
-pub(crate) async fn register_validator<E: EthSpec>(State(shared): State<Arc<Shared<E>>>, body: Bytes) -> Response {
+pub(crate) async fn register_validator<E: EthSpec>(
+    State(shared): State<Arc<Shared<E>>>,
+    body: Bytes,
+) -> Response {
     let registrations = match parse_body::<Vec<SignedValidatorRegistrationV1>>(&body) {
         Ok(registrations) => registrations,
-        Err(response) => return response,
+        Err(response) => return response.into_response(),
     };
     let domain = {
         let chain = shared.chain.lock();
-        chain
-            .spec
-            .get_domain(DomainKind::ApplicationBuilder, Epoch(0), chain.genesis_validators_root)
+        chain.spec.get_domain(
+            DomainKind::ApplicationBuilder,
+            Epoch(0),
+            chain.genesis_validators_root,
+        )
     };
     let mut failures = Vec::new();
     for (position, registration) in registrations.into_iter().enumerate() {
@@ -257,7 +313,10 @@ pub(crate) async fn register_validator<E: EthSpec>(State(shared): State<Arc<Shar
             .iter()
             .position(|v| v.validator.pubkey == message.pubkey);
         let result = match index {
-            None => Err(Rejected::new(format!("unknown validator {}", message.pubkey))),
+            None => Err(Rejected::new(format!(
+                "unknown validator {}",
+                message.pubkey
+            ))),
             Some(index) => shared.keys.verify(
                 index as u64,
                 &message.pubkey,
@@ -266,7 +325,12 @@ pub(crate) async fn register_validator<E: EthSpec>(State(shared): State<Arc<Shar
             ),
         };
         match result {
-            Ok(()) => shared.records.lock().published.registrations.push(registration),
+            Ok(()) => shared
+                .records
+                .lock()
+                .published
+                .registrations
+                .push(registration),
             Err(reason) => failures.push((position, reason)),
         }
     }

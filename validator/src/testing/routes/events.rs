@@ -27,11 +27,19 @@ pub(crate) fn emit_slot<E: EthSpec>(shared: &Shared<E>, slot: Slot) {
         let current = chain.dependent_root(epoch);
         let transition = slot.as_u64() % spe == 0;
         let finalized = transition.then(|| chain.checkpoint(epoch.saturating_sub(2)));
-        (block.root, block.block.state_root(), previous, current, transition, finalized)
+        (
+            block.root,
+            block.block.state_root(),
+            previous,
+            current,
+            transition,
+            finalized,
+        )
     };
     shared.emit(
         "block",
-        serde_json::json!({ "slot": slot, "block": block, "execution_optimistic": false }).to_string(),
+        serde_json::json!({ "slot": slot, "block": block, "execution_optimistic": false })
+            .to_string(),
     );
     shared.emit(
         "head",
@@ -69,7 +77,10 @@ pub(crate) async fn slot_ticker<E: EthSpec>(shared: Arc<Shared<E>>, token: Cance
     }
 }
 
-pub(crate) async fn events<E: EthSpec>(State(shared): State<Arc<Shared<E>>>, RawQuery(query): RawQuery) -> Response {
+pub(crate) async fn events<E: EthSpec>(
+    State(shared): State<Arc<Shared<E>>>,
+    RawQuery(query): RawQuery,
+) -> Response {
     let legacy = shared.faults.lock().api == ApiMode::Legacy;
     let topics: Vec<String> = query_pairs(query.as_deref())
         .into_iter()
@@ -84,7 +95,7 @@ pub(crate) async fn events<E: EthSpec>(State(shared): State<Arc<Shared<E>>>, Raw
         })
         .collect();
     if topics.is_empty() {
-        return error(StatusCode::BAD_REQUEST, "missing topics");
+        return error(StatusCode::BAD_REQUEST, "missing topics").into_response();
     }
     let receiver = shared.events.subscribe();
     let closed = shared.streams.lock().clone();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use types::api::{
     BlockHeaderData, BlockRootData, Committee, FinalityCheckpoints, StateValidatorsRequest,
     SyncCommitteeByValidatorIndices, ValidatorBalance, ValidatorData, ValidatorId,
@@ -13,7 +13,7 @@ use types::api::{
 };
 use types::{Epoch, EthSpec, Hash256, Slot};
 
-use super::{error, json, param, parse_body, query_pairs, state_data};
+use super::{ApiError, error, json, param, parse_body, query_pairs, state_data};
 use crate::testing::Shared;
 
 /// The finalized and current justified epochs of the mock (two and one behind the head).
@@ -23,35 +23,51 @@ fn finality_epochs<E: EthSpec>(shared: &Shared<E>) -> (Epoch, Epoch) {
 }
 
 /// The slot of a state id (`head`, `genesis`, `finalized`, `justified`, a slot).
-fn state_slot<E: EthSpec>(shared: &Shared<E>, id: &str) -> Result<Slot, Response> {
+fn state_slot<E: EthSpec>(shared: &Shared<E>, id: &str) -> Result<Slot, ApiError> {
     let head = shared.head_slot();
     let slot = match id {
         "head" => head,
         "genesis" => Slot(0),
         "finalized" | "justified" => {
             let (finalized, justified) = finality_epochs(shared);
-            let epoch = if id == "finalized" { finalized } else { justified };
+            let epoch = if id == "finalized" {
+                finalized
+            } else {
+                justified
+            };
             shared.chain.lock().spec.compute_start_slot_at_epoch(epoch)
         }
         other if other.starts_with("0x") => {
-            return Err(error(StatusCode::NOT_FOUND, format!("state {other} not found")));
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                format!("state {other} not found"),
+            ));
         }
         other => Slot(other.parse::<u64>().map_err(|e| {
-            error(StatusCode::BAD_REQUEST, format!("invalid state id {other:?}: {e}"))
+            error(
+                StatusCode::BAD_REQUEST,
+                format!("invalid state id {other:?}: {e}"),
+            )
         })?),
     };
     if slot > head {
-        return Err(error(StatusCode::NOT_FOUND, format!("state at slot {slot} not found")));
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            format!("state at slot {slot} not found"),
+        ));
     }
     Ok(slot)
 }
 
 /// The slot of a block id (as states, or a block root).
-fn block_slot<E: EthSpec>(shared: &Shared<E>, id: &str) -> Result<Slot, Response> {
+fn block_slot<E: EthSpec>(shared: &Shared<E>, id: &str) -> Result<Slot, ApiError> {
     if id.starts_with("0x") {
-        let root: Hash256 = id
-            .parse()
-            .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid block root {id:?}: {e}")))?;
+        let root: Hash256 = id.parse().map_err(|e| {
+            error(
+                StatusCode::BAD_REQUEST,
+                format!("invalid block root {id:?}: {e}"),
+            )
+        })?;
         let head = shared.head_slot();
         let mut chain = shared.chain.lock();
         chain.block_at(head);
@@ -104,7 +120,7 @@ fn select_validators<E: EthSpec>(
 }
 
 /// Ids from repeated `id` parameters, each possibly comma-separated.
-fn query_ids(pairs: &[(String, String)], name: &str) -> Result<Vec<String>, Response> {
+fn query_ids(pairs: &[(String, String)], name: &str) -> Result<Vec<String>, ApiError> {
     Ok(pairs
         .iter()
         .filter(|(k, _)| k == name)
@@ -113,10 +129,13 @@ fn query_ids(pairs: &[(String, String)], name: &str) -> Result<Vec<String>, Resp
         .collect())
 }
 
-fn parse_ids(values: &[String]) -> Result<Vec<ValidatorId>, Response> {
+fn parse_ids(values: &[String]) -> Result<Vec<ValidatorId>, ApiError> {
     values
         .iter()
-        .map(|v| v.parse().map_err(|e| error(StatusCode::BAD_REQUEST, format!("{e}"))))
+        .map(|v| {
+            v.parse()
+                .map_err(|e| error(StatusCode::BAD_REQUEST, format!("{e}")))
+        })
         .collect()
 }
 
@@ -125,15 +144,19 @@ pub(crate) async fn validators_get<E: EthSpec>(
     Path(state_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let run = || -> Result<Response, Response> {
+    let run = || -> Result<Response, ApiError> {
         let slot = state_slot(&shared, &state_id)?;
         let pairs = query_pairs(query.as_deref());
         let ids = parse_ids(&query_ids(&pairs, "id")?)?;
         let statuses = query_ids(&pairs, "status")?
             .iter()
             .map(|s| {
-                serde_json::from_value::<ValidatorStatusFilter>(s.as_str().into())
-                    .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid status {s:?}: {e}")))
+                serde_json::from_value::<ValidatorStatusFilter>(s.as_str().into()).map_err(|e| {
+                    error(
+                        StatusCode::BAD_REQUEST,
+                        format!("invalid status {s:?}: {e}"),
+                    )
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(state_data(
@@ -141,7 +164,7 @@ pub(crate) async fn validators_get<E: EthSpec>(
             is_finalized(&shared, slot),
         ))
     };
-    run().unwrap_or_else(|e| e)
+    run().unwrap_or_else(IntoResponse::into_response)
 }
 
 pub(crate) async fn validators_post<E: EthSpec>(
@@ -149,7 +172,7 @@ pub(crate) async fn validators_post<E: EthSpec>(
     Path(state_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let run = || -> Result<Response, Response> {
+    let run = || -> Result<Response, ApiError> {
         let slot = state_slot(&shared, &state_id)?;
         let request: StateValidatorsRequest = parse_body(&body)?;
         Ok(state_data(
@@ -162,7 +185,7 @@ pub(crate) async fn validators_post<E: EthSpec>(
             is_finalized(&shared, slot),
         ))
     };
-    run().unwrap_or_else(|e| e)
+    run().unwrap_or_else(IntoResponse::into_response)
 }
 
 fn balances<E: EthSpec>(shared: &Shared<E>, slot: Slot, ids: &[ValidatorId]) -> Response {
@@ -181,12 +204,12 @@ pub(crate) async fn balances_get<E: EthSpec>(
     Path(state_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let run = || -> Result<Response, Response> {
+    let run = || -> Result<Response, ApiError> {
         let slot = state_slot(&shared, &state_id)?;
         let ids = parse_ids(&query_ids(&query_pairs(query.as_deref()), "id")?)?;
         Ok(balances(&shared, slot, &ids))
     };
-    run().unwrap_or_else(|e| e)
+    run().unwrap_or_else(IntoResponse::into_response)
 }
 
 pub(crate) async fn balances_post<E: EthSpec>(
@@ -194,12 +217,12 @@ pub(crate) async fn balances_post<E: EthSpec>(
     Path(state_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let run = || -> Result<Response, Response> {
+    let run = || -> Result<Response, ApiError> {
         let slot = state_slot(&shared, &state_id)?;
         let ids: Vec<ValidatorId> = parse_body(&body)?;
         Ok(balances(&shared, slot, &ids))
     };
-    run().unwrap_or_else(|e| e)
+    run().unwrap_or_else(IntoResponse::into_response)
 }
 
 pub(crate) async fn fork<E: EthSpec>(
@@ -214,7 +237,7 @@ pub(crate) async fn fork<E: EthSpec>(
             };
             state_data(fork, is_finalized(&shared, slot))
         }
-        Err(response) => response,
+        Err(response) => response.into_response(),
     }
 }
 
@@ -223,7 +246,7 @@ pub(crate) async fn finality<E: EthSpec>(
     Path(state_id): Path<String>,
 ) -> Response {
     if let Err(response) = state_slot(&shared, &state_id) {
-        return response;
+        return response.into_response();
     }
     let (finalized, justified) = finality_epochs(&shared);
     let mut chain = shared.chain.lock();
@@ -241,12 +264,15 @@ pub(crate) async fn committees<E: EthSpec>(
     Path(state_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let run = || -> Result<Response, Response> {
+    let run = || -> Result<Response, ApiError> {
         let slot = state_slot(&shared, &state_id)?;
         let pairs = query_pairs(query.as_deref());
-        let number = |name: &str| -> Result<Option<u64>, Response> {
+        let number = |name: &str| -> Result<Option<u64>, ApiError> {
             param(&pairs, name)
-                .map(|v| v.parse::<u64>().map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid {name}: {e}"))))
+                .map(|v| {
+                    v.parse::<u64>()
+                        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid {name}: {e}")))
+                })
                 .transpose()
         };
         let mut chain = shared.chain.lock();
@@ -263,14 +289,18 @@ pub(crate) async fn committees<E: EthSpec>(
             }
             for index in (0..per_slot).filter(|i| index_filter.is_none_or(|f| f == *i)) {
                 if let Some(validators) = chain.committee(slot, index) {
-                    committees.push(Committee { index, slot, validators });
+                    committees.push(Committee {
+                        index,
+                        slot,
+                        validators,
+                    });
                 }
             }
         }
         drop(chain);
         Ok(state_data(committees, false))
     };
-    run().unwrap_or_else(|e| e)
+    run().unwrap_or_else(IntoResponse::into_response)
 }
 
 pub(crate) async fn sync_committees<E: EthSpec>(
@@ -278,16 +308,21 @@ pub(crate) async fn sync_committees<E: EthSpec>(
     Path(state_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let run = || -> Result<Response, Response> {
+    let run = || -> Result<Response, ApiError> {
         let slot = state_slot(&shared, &state_id)?;
         let pairs = query_pairs(query.as_deref());
         let mut chain = shared.chain.lock();
         let epoch = match param(&pairs, "epoch") {
-            Some(v) => Epoch(v.parse().map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid epoch: {e}")))?),
+            Some(v) => Epoch(
+                v.parse()
+                    .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid epoch: {e}")))?,
+            ),
             None => chain.epoch_of(slot),
         };
         let validators = chain.sync_committee(epoch);
-        let subnets = usize::try_from(chain.spec.sync_committee_subnet_count).unwrap_or(1).max(1);
+        let subnets = usize::try_from(chain.spec.sync_committee_subnet_count)
+            .unwrap_or(1)
+            .max(1);
         drop(chain);
         let size = validators.len().div_ceil(subnets).max(1);
         let validator_aggregates = validators.chunks(size).map(<[u64]>::to_vec).collect();
@@ -299,7 +334,7 @@ pub(crate) async fn sync_committees<E: EthSpec>(
             false,
         ))
     };
-    run().unwrap_or_else(|e| e)
+    run().unwrap_or_else(IntoResponse::into_response)
 }
 
 pub(crate) async fn block_root<E: EthSpec>(
@@ -311,7 +346,7 @@ pub(crate) async fn block_root<E: EthSpec>(
             let root = shared.chain.lock().root_at(slot);
             state_data(BlockRootData { root }, is_finalized(&shared, slot))
         }
-        Err(response) => response,
+        Err(response) => response.into_response(),
     }
 }
 
@@ -330,7 +365,7 @@ pub(crate) async fn header<E: EthSpec>(
 ) -> Response {
     match block_slot(&shared, &block_id) {
         Ok(slot) => state_data(header_data(&shared, slot), is_finalized(&shared, slot)),
-        Err(response) => response,
+        Err(response) => response.into_response(),
     }
 }
 
@@ -338,15 +373,18 @@ pub(crate) async fn headers<E: EthSpec>(
     State(shared): State<Arc<Shared<E>>>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let run = || -> Result<Response, Response> {
+    let run = || -> Result<Response, ApiError> {
         let pairs = query_pairs(query.as_deref());
         let head = shared.head_slot();
         let slot = match (param(&pairs, "slot"), param(&pairs, "parent_root")) {
-            (Some(slot), _) => Slot(slot.parse().map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid slot: {e}")))?),
+            (Some(slot), _) => Slot(
+                slot.parse()
+                    .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid slot: {e}")))?,
+            ),
             (None, Some(parent)) => {
-                let parent: Hash256 = parent
-                    .parse()
-                    .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid parent_root: {e}")))?;
+                let parent: Hash256 = parent.parse().map_err(|e| {
+                    error(StatusCode::BAD_REQUEST, format!("invalid parent_root: {e}"))
+                })?;
                 match block_slot(&shared, &parent.to_string()) {
                     Ok(slot) => slot + 1,
                     Err(_) => return Ok(state_data(Vec::<BlockHeaderData>::new(), false)),
@@ -357,9 +395,12 @@ pub(crate) async fn headers<E: EthSpec>(
         if slot > head {
             return Ok(state_data(Vec::<BlockHeaderData>::new(), false));
         }
-        Ok(state_data(vec![header_data(&shared, slot)], is_finalized(&shared, slot)))
+        Ok(state_data(
+            vec![header_data(&shared, slot)],
+            is_finalized(&shared, slot),
+        ))
     };
-    run().unwrap_or_else(|e| e)
+    run().unwrap_or_else(IntoResponse::into_response)
 }
 
 pub(crate) async fn block<E: EthSpec>(
@@ -379,6 +420,6 @@ pub(crate) async fn block<E: EthSpec>(
                 }),
             )
         }
-        Err(response) => response,
+        Err(response) => response.into_response(),
     }
 }
