@@ -131,7 +131,7 @@ async fn attestation_flow<E: EthSpec>(base: &ChainSpec, fork: ForkName) {
             signature,
         };
         client
-            .post_attestations(fork, &[good.clone()])
+            .post_attestations(fork, std::slice::from_ref(&good))
             .await
             .unwrap();
         let mut wrong_domain = good.clone();
@@ -209,7 +209,7 @@ async fn attestation_flow<E: EthSpec>(base: &ChainSpec, fork: ForkName) {
     );
     let signed = message.into_signed(outer);
     client
-        .post_aggregate_and_proofs(fork, &[signed.clone()])
+        .post_aggregate_and_proofs(fork, std::slice::from_ref(&signed))
         .await
         .unwrap();
     assert_eq!(node.mock.published().aggregates, vec![signed]);
@@ -525,7 +525,10 @@ async fn sync_flow<E: EthSpec>(base: &ChainSpec, fork: ForkName) {
         &message,
     );
     let signed = SignedContributionAndProof { message, signature };
-    match client.post_contribution_and_proofs(&[signed.clone()]).await {
+    match client
+        .post_contribution_and_proofs(std::slice::from_ref(&signed))
+        .await
+    {
         Ok(()) => assert_eq!(node.mock.published().contributions, vec![signed]),
         // On mainnet only some members aggregate; the mock must then refuse for that reason.
         Err(err) => assert!(

@@ -201,7 +201,7 @@ async fn subscriptions_preparation_registration() {
         until_epoch: Epoch(8),
     };
     client
-        .post_sync_committee_subscriptions(&[sync.clone()])
+        .post_sync_committee_subscriptions(std::slice::from_ref(&sync))
         .await
         .unwrap();
     let published = node.mock.published();
@@ -326,7 +326,7 @@ async fn legacy_node_gets_older_routes_and_they_are_remembered() {
         ),
     };
     client
-        .post_attestations(ForkName::Capella, &[attestation.clone()])
+        .post_attestations(ForkName::Capella, std::slice::from_ref(&attestation))
         .await
         .unwrap();
     client

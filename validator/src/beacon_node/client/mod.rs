@@ -407,15 +407,15 @@ async fn read_body(
     url: &str,
     timeout: Duration,
 ) -> Result<Bytes> {
-    if let Some(length) = response.content_length() {
-        if length > MAX_RESPONSE_BYTES as u64 {
-            return Err(Error::Decode {
-                url: url.to_owned(),
-                detail: format!(
-                    "response of {length} bytes exceeds the {MAX_RESPONSE_BYTES}-byte limit"
-                ),
-            });
-        }
+    if let Some(length) = response.content_length()
+        && length > MAX_RESPONSE_BYTES as u64
+    {
+        return Err(Error::Decode {
+            url: url.to_owned(),
+            detail: format!(
+                "response of {length} bytes exceeds the {MAX_RESPONSE_BYTES}-byte limit"
+            ),
+        });
     }
     let mut body = BytesMut::new();
     while let Some(chunk) = response

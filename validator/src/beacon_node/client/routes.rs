@@ -55,6 +55,9 @@ impl VersionedRoute {
     }
 }
 
+/// The `older` argument of [`BeaconNodeClient::with_fallback`] for routes without one.
+pub(crate) type NoOlderRoute<T> = Option<fn() -> std::future::Ready<Result<T>>>;
+
 /// Whether `error` is a 404/405 answer.
 fn is_route_miss(error: &Error) -> bool {
     matches!(
@@ -278,7 +281,7 @@ mod tests {
     async fn no_older_route_gives_unsupported_and_other_errors_pass_through() {
         let client = client();
         let route = VersionedRoute::Liveness;
-        let none: Option<fn() -> std::future::Ready<Result<u8>>> = None;
+        let none: NoOlderRoute<u8> = None;
         let err = client
             .with_fallback(
                 route,

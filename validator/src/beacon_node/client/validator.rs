@@ -13,7 +13,7 @@ use types::{
     SingleAttestation, Slot, SyncCommitteeContribution, SyncCommitteeMessage,
 };
 
-use super::routes::VersionedRoute;
+use super::routes::{NoOlderRoute, VersionedRoute};
 use super::{BeaconNodeClient, CONSENSUS_VERSION_HEADER, Call};
 use crate::beacon_node::error::{Error, Result};
 
@@ -130,7 +130,7 @@ impl BeaconNodeClient {
                 .header(CONSENSUS_VERSION_HEADER, fork);
             self.post_json(call, attestations).await
         };
-        let none: Option<fn() -> std::future::Ready<Result<()>>> = None;
+        let none: NoOlderRoute<()> = None;
         self.with_fallback(VersionedRoute::PoolAttestationsV2, v2, none)
             .await
     }
@@ -308,7 +308,7 @@ impl BeaconNodeClient {
                 .json_body(&quoted_indices(indices))?;
             Ok(self.execute_json::<GenericResponse<_>>(call).await?.data)
         };
-        let none: Option<fn() -> std::future::Ready<Result<Vec<LivenessResponseData>>>> = None;
+        let none: NoOlderRoute<Vec<LivenessResponseData>> = None;
         self.with_fallback(VersionedRoute::Liveness, call, none)
             .await
     }

@@ -115,11 +115,11 @@ fn produce<E: EthSpec>(
         Production::V2 => "/eth/v2/validator/blocks/{slot}",
         Production::BlindedV1 => "/eth/v1/validator/blinded_blocks/{slot}",
     };
-    if !(skip_randao && randao_reveal == empty_signature()) {
-        if let Err(reason) = verify_randao(shared, proposer, slot, &randao_reveal) {
-            shared.reject(route_name, None, &reason);
-            return Err(error(StatusCode::BAD_REQUEST, reason.0));
-        }
+    if !(skip_randao && randao_reveal == empty_signature())
+        && let Err(reason) = verify_randao(shared, proposer, slot, &randao_reveal)
+    {
+        shared.reject(route_name, None, &reason);
+        return Err(error(StatusCode::BAD_REQUEST, reason.0));
     }
     let faults = shared.faults.lock().clone();
     let fee_recipient = faults.fee_recipient_override.unwrap_or_else(|| {

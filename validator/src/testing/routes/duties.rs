@@ -158,7 +158,7 @@ pub(crate) async fn sync<E: EthSpec>(
                     .map(|(position, _)| position as u64)
                     .collect();
                 let record = chain.validators.get(usize::try_from(*index).ok()?)?;
-                (!positions.is_empty()).then(|| SyncDuty {
+                (!positions.is_empty()).then_some(SyncDuty {
                     pubkey: record.validator.pubkey,
                     validator_index: *index,
                     validator_sync_committee_indices: positions,

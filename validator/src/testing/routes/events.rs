@@ -25,7 +25,7 @@ pub(crate) fn emit_slot<E: EthSpec>(shared: &Shared<E>, slot: Slot) {
         let spe = chain.spec.slots_per_epoch;
         let previous = chain.dependent_root(epoch.saturating_sub(1));
         let current = chain.dependent_root(epoch);
-        let transition = slot.as_u64() % spe == 0;
+        let transition = slot.as_u64().is_multiple_of(spe);
         let finalized = transition.then(|| chain.checkpoint(epoch.saturating_sub(2)));
         (
             block.root,

@@ -268,11 +268,10 @@ fn build_aggregate<E: EthSpec>(
         if let Some(position) = members
             .iter()
             .position(|m| *m == attestation.validator_index)
+            && !positions.contains(&position)
         {
-            if !positions.contains(&position) {
-                positions.push(position);
-                signatures.push(attestation.signature);
-            }
+            positions.push(position);
+            signatures.push(attestation.signature);
         }
     }
     let signature = aggregate(&signatures)?;
