@@ -168,6 +168,28 @@ async fn down_node_refused_or_unavailable() {
 }
 
 #[tokio::test]
+async fn per_route_failure_sends_only_that_call_elsewhere() {
+    let (a, b, fallback) = pair().await;
+    fallback.update_all_health().await;
+    a.fail_route("GET", DATA_ROUTE, 500);
+    attestation_data(&fallback).await.unwrap();
+    assert_eq!(b.request_count("GET", DATA_ROUTE), 1);
+    assert!(last_error(&fallback, 0).contains("HTTP 500"), "{}", last_error(&fallback, 0));
+    // Other calls still go to the first node, which stays healthy.
+    fallback.update_all_health().await;
+    assert_eq!(fallback.status()[0].health, NodeHealth::Synced);
+    let version = fallback
+        .first_success("version", |client| async move { client.get_node_version().await })
+        .await
+        .unwrap();
+    assert!(version.starts_with("poolvc-mock"));
+    assert_eq!(a.request_count("GET", "/eth/v1/node/version"), 1);
+    a.clear_route_failures();
+    attestation_data(&fallback).await.unwrap();
+    assert_eq!(a.request_count("GET", DATA_ROUTE), 2);
+}
+
+#[tokio::test]
 async fn slow_node_times_out_and_the_other_answers() {
     let (a, b, fallback) = pair().await;
     fallback.update_all_health().await;

@@ -1,4 +1,4 @@
-//! Serde helpers for the Beacon API's quoted numbers that `crate::serde_utils` does not cover:
+//! Serde adapters for the Beacon API's quoted numbers that `crate::serde_utils` does not cover:
 //! lists of quoted `u64`, lists of lists, quoted decimal `uint256` (wei amounts) and the plain
 //! JSON numbers of error bodies (which some nodes quote).
 

@@ -1,5 +1,5 @@
 //! A ready-made test setup: a mock node whose validators are interop keys, a client of it, and
-//! signing helpers that compute domains the way a validator must.
+//! signing functions that compute domains the way a validator must.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

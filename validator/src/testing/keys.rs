@@ -1,4 +1,4 @@
-//! Interop validator keys (the deterministic keys dev chains use) and signing helpers for tests.
+//! Interop validator keys (the deterministic keys dev chains use) and signing for tests.
 //!
 //! `sk_i = int.from_bytes(sha256(i.to_bytes(32, "little")), "little") mod r`. These keys are
 //! public knowledge: for tests only.
@@ -32,6 +32,9 @@ impl std::fmt::Debug for InteropKeypair {
 
 impl InteropKeypair {
     /// The interop key of validator `index`.
+    ///
+    /// # Panics
+    /// If the derived scalar is zero (no known index does this).
     pub fn new(index: u64) -> Self {
         let mut preimage = [0u8; 32];
         preimage[..8].copy_from_slice(&index.to_le_bytes());

@@ -1,4 +1,4 @@
-//! The mock's routes and response helpers.
+//! The mock's routes and response builders.
 
 mod blocks;
 mod duties;
