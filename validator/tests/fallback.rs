@@ -174,12 +174,18 @@ async fn per_route_failure_sends_only_that_call_elsewhere() {
     a.fail_route("GET", DATA_ROUTE, 500);
     attestation_data(&fallback).await.unwrap();
     assert_eq!(b.request_count("GET", DATA_ROUTE), 1);
-    assert!(last_error(&fallback, 0).contains("HTTP 500"), "{}", last_error(&fallback, 0));
+    assert!(
+        last_error(&fallback, 0).contains("HTTP 500"),
+        "{}",
+        last_error(&fallback, 0)
+    );
     // Other calls still go to the first node, which stays healthy.
     fallback.update_all_health().await;
     assert_eq!(fallback.status()[0].health, NodeHealth::Synced);
     let version = fallback
-        .first_success("version", |client| async move { client.get_node_version().await })
+        .first_success("version", |client| async move {
+            client.get_node_version().await
+        })
         .await
         .unwrap();
     assert!(version.starts_with("poolvc-mock"));
@@ -263,23 +269,51 @@ async fn wrong_genesis_root_is_never_used() {
 async fn expected_chain_overrides_the_first_node() {
     let (a, b, _) = pair().await;
     a.set_genesis_root_override(Some(Hash256::repeat_byte(1)));
-    let reference = ChainReference {
-        genesis: b.client_genesis().await,
-        spec: capella(),
-    };
+    let genesis = b.client_genesis().await;
+    // Fully expected chain, or only the genesis (the config is then learnt from the first
+    // node agreeing with it: "b").
+    for expected_spec in [Some(capella()), None] {
+        let config = FallbackConfig {
+            expected_genesis: Some(genesis),
+            expected_spec,
+            ..FallbackConfig::new::<E>()
+        };
+        let fallback = fallback(&[&a.url(), &b.url()], config);
+        fallback.update_all_health().await;
+        assert_eq!(
+            fallback.reference().unwrap(),
+            ChainReference {
+                genesis,
+                spec: capella()
+            }
+        );
+        assert!(matches!(
+            fallback.status()[0].health,
+            NodeHealth::Incompatible(_)
+        ));
+        assert_eq!(fallback.status()[1].health, NodeHealth::Synced);
+        attestation_data(&fallback).await.unwrap();
+        assert_eq!(a.request_count("GET", DATA_ROUTE), 0);
+    }
+    // Only the config expected: "a" agrees with it, so the genesis is learnt from "a".
     let config = FallbackConfig {
-        expected: Some(reference),
+        expected_spec: Some(capella()),
         ..FallbackConfig::new::<E>()
     };
     let fallback = fallback(&[&a.url(), &b.url()], config);
     fallback.update_all_health().await;
+    assert_eq!(
+        fallback
+            .reference()
+            .unwrap()
+            .genesis
+            .genesis_validators_root,
+        Hash256::repeat_byte(1)
+    );
     assert!(matches!(
-        fallback.status()[0].health,
+        fallback.status()[1].health,
         NodeHealth::Incompatible(_)
     ));
-    assert_eq!(fallback.status()[1].health, NodeHealth::Synced);
-    attestation_data(&fallback).await.unwrap();
-    assert_eq!(a.request_count("GET", DATA_ROUTE), 0);
 }
 
 #[tokio::test]

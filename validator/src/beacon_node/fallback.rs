@@ -8,8 +8,9 @@
 //! - an unreachable node is demoted to offline at once, so the rest of the slot does not wait on
 //!   it again; the next health check may restore it;
 //! - health is refreshed every slot by the named task [`HEALTH_TASK`];
-//! - until a reference chain is known (expected one given, or learnt from the first node in the
-//!   configured order that answers), every node is unchecked and ranked in configured order.
+//! - the reference chain is the expected genesis and config where given; what is not given is
+//!   learnt from the first node (configured order) that answers and agrees with what is given.
+//!   Until a reference is known every node is unchecked and ranked in configured order.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -18,11 +19,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use futures::future::join_all;
 use parking_lot::{Mutex, RwLock};
+use types::api::GenesisData;
 use types::{ChainSpec, EthSpec};
 
 use super::client::BeaconNodeClient;
 use super::error::{Error, NodeFailure, Result};
-use super::health::{ChainReference, NodeHealth, PresetCheck, check_node};
+use super::health::{
+    ChainReference, NodeHealth, PresetCheck, check_node, compare_genesis, compare_specs,
+};
 use crate::clock::SlotClock;
 use crate::executor::{TaskExecutor, TaskKind};
 
@@ -47,8 +51,11 @@ pub enum BroadcastTopic {
 /// How the fallback checks and uses its nodes.
 #[derive(Debug, Clone)]
 pub struct FallbackConfig {
-    /// The chain to require; learnt from the first answering node (configured order) if `None`.
-    pub expected: Option<ChainReference>,
+    /// The genesis to require (validators root and time); learnt from the nodes if `None`.
+    pub expected_genesis: Option<GenesisData>,
+    /// The chain config to require (fork schedule, slot timing, preset); learnt from the nodes
+    /// if `None`.
+    pub expected_spec: Option<ChainSpec>,
     /// The compiled preset's check.
     pub preset_check: PresetCheck,
     /// Slots of sync distance a node reporting `is_syncing` may have and still count as synced.
@@ -62,7 +69,8 @@ impl FallbackConfig {
     /// broadcast.
     pub fn new<E: EthSpec>() -> Self {
         Self {
-            expected: None,
+            expected_genesis: None,
+            expected_spec: None,
             preset_check: types::verify_preset::<E>,
             sync_tolerance: 2,
             broadcast: HashSet::new(),
@@ -181,7 +189,14 @@ impl BeaconNodeFallback {
                 })
             })
             .collect();
-        let reference = RwLock::new(config.expected.clone());
+        let reference = match (&config.expected_genesis, &config.expected_spec) {
+            (Some(genesis), Some(spec)) => Some(ChainReference {
+                genesis: *genesis,
+                spec: spec.clone(),
+            }),
+            _ => None,
+        };
+        let reference = RwLock::new(reference);
         Self {
             nodes,
             config,
@@ -354,19 +369,35 @@ impl BeaconNodeFallback {
         }
     }
 
-    /// Learns the reference chain from the first node (configured order) that serves genesis
-    /// and a config passing the preset check.
+    /// Completes the reference chain from the first node (configured order) that serves genesis
+    /// and a config passing the preset check and agreeing with the expected parts.
     async fn discover_reference(&self) -> Option<ChainReference> {
         for node in &self.nodes {
             let client = &node.client;
             let result = async {
                 let genesis = client.get_genesis().await?;
                 let spec: ChainSpec = client.get_config_spec().await?;
-                (self.config.preset_check)(&spec).map_err(|e| Error::Incompatible {
+                let incompatible = |reason: String| Error::Incompatible {
                     url: client.url().to_owned(),
-                    reason: e.to_string(),
-                })?;
-                Ok::<_, Error>(ChainReference { genesis, spec })
+                    reason,
+                };
+                (self.config.preset_check)(&spec).map_err(|e| incompatible(e.to_string()))?;
+                let genesis_mismatch = self
+                    .config
+                    .expected_genesis
+                    .and_then(|expected| compare_genesis(&expected, &genesis));
+                let spec_mismatch = self
+                    .config
+                    .expected_spec
+                    .as_ref()
+                    .and_then(|expected| compare_specs(expected, &spec));
+                if let Some(reason) = genesis_mismatch.or(spec_mismatch) {
+                    return Err(incompatible(reason.to_string()));
+                }
+                Ok::<_, Error>(ChainReference {
+                    genesis: self.config.expected_genesis.unwrap_or(genesis),
+                    spec: self.config.expected_spec.clone().unwrap_or(spec),
+                })
             }
             .await;
             match result {
@@ -376,7 +407,7 @@ impl BeaconNodeFallback {
                         genesis_validators_root = %reference.genesis.genesis_validators_root,
                         preset = %reference.spec.preset_base,
                         config = reference.spec.config_name.as_deref().unwrap_or("unnamed"),
-                        "using this beacon node's chain as the reference"
+                        "reference chain established"
                     );
                     *self.reference.write() = Some(reference.clone());
                     return Some(reference);
@@ -384,9 +415,6 @@ impl BeaconNodeFallback {
                 Err(error) => {
                     tracing::warn!(node = %client, %error, "cannot learn the chain from this beacon node");
                     node.record_failure(&error, Duration::ZERO);
-                    if error.is_incompatible() {
-                        node.state.lock().health = NodeHealth::Offline;
-                    }
                 }
             }
         }
