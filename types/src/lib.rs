@@ -13,10 +13,13 @@
 //! - [`versioned`]: the `{"version", "data"}` envelope ([`ForkVersioned`]) and Electra-split
 //!   operation enums ([`Attestation`], [`SignedAggregateAndProof`], ...).
 //! - [`duties`]: aggregator selection and subnet math.
+//! - [`api`]: Beacon API request/response JSON (genesis, node status, validators, duties,
+//!   subscriptions, events, error bodies).
 //!
 //! JSON follows the Beacon API: integers are quoted decimal strings, byte strings and SSZ
 //! bitfields are 0x-prefixed lowercase hex. Decoders accept bare integers too.
 
+pub mod api;
 pub mod block;
 pub mod chain_spec;
 pub mod containers;
