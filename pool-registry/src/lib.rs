@@ -18,7 +18,9 @@
 pub mod canonical;
 mod error;
 pub mod ledger;
+pub mod merkle;
 pub mod registry;
+pub mod report;
 
 pub use error::{Error, Result};
 pub use registry::{

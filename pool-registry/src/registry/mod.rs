@@ -20,7 +20,6 @@ use types::{Address, Epoch, Hash256, PublicKeyBytes, U256};
 
 use crate::error::Result;
 
-pub(crate) use file::parse_hex;
 pub use handle::{RegistryHandle, ReloadOutcome};
 pub use snapshot::{FrameSnapshot, OperatorTerms};
 
