@@ -21,8 +21,10 @@ pub mod ledger;
 pub mod merkle;
 pub mod registry;
 pub mod report;
+pub mod store;
 
 pub use error::{Error, Result};
+pub use store::{LedgerStore, PostgresConfig, PostgresLedgerStore, SqliteLedgerStore, StoreOutcome};
 pub use registry::{
     FeeConfig, FrameConfig, FrameSnapshot, Operator, OperatorId, OperatorTerms, PoolConfig,
     Registry, RegistryHandle, ReloadOutcome, SanityLimits,
