@@ -114,6 +114,7 @@ pub struct Tally {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperatorReport {
     /// Operator id.
+    #[serde(with = "serde_utils::quoted_u64")]
     pub operator_id: OperatorId,
     /// Fee rate applied (the report's last frame's terms).
     #[serde(with = "serde_utils::quoted_u64")]
