@@ -5,9 +5,9 @@
 //! epoch is attributed with the snapshot of the frame it belongs to; fee rates are those of the
 //! report's last frame. Epochs must be added in order, without gaps.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use types::{ChainSpec, Epoch, Hash256, U256};
+use types::{ChainSpec, Epoch, Hash256, PublicKeyBytes, U256};
 
 use super::fees::split_fees;
 use super::model::{
@@ -140,6 +140,8 @@ pub struct ReportBuilder<'a> {
     operators: BTreeMap<OperatorId, Acc>,
     snapshot_roots: BTreeMap<u64, Hash256>,
     last_snapshot: Option<FrameSnapshot>,
+    /// The current frame's assignments as a hash map (a frame's epochs share one snapshot).
+    assignments: Option<(u64, HashMap<PublicKeyBytes, OperatorId>)>,
     cl_balance_base: u128,
 }
 
@@ -169,6 +171,7 @@ impl<'a> ReportBuilder<'a> {
             operators: BTreeMap::new(),
             snapshot_roots: BTreeMap::new(),
             last_snapshot: None,
+            assignments: None,
             cl_balance_base: 0,
         })
     }
@@ -203,8 +206,14 @@ impl<'a> ReportBuilder<'a> {
         for id in snapshot.operators.keys() {
             self.operators.entry(*id).or_default();
         }
+        if self.assignments.as_ref().is_some_and(|(f, _)| *f != snapshot.frame) {
+            self.assignments = None;
+        }
+        let (_, assignments) = self.assignments.get_or_insert_with(|| {
+            (snapshot.frame, snapshot.assignments.iter().map(|(k, v)| (*k, *v)).collect())
+        });
         for r in &ledger.records {
-            let id = snapshot.operator_of(&r.pubkey).ok_or_else(|| {
+            let id = assignments.get(&r.pubkey).copied().ok_or_else(|| {
                 report_err(format!(
                     "epoch {}: validator {} ({}) is not in frame {}'s snapshot",
                     ledger.epoch, r.validator_index, r.pubkey, snapshot.frame
