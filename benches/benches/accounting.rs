@@ -70,9 +70,15 @@ fn epoch_inputs(spec: &ChainSpec) -> (EpochInputs, BTreeSet<PublicKeyBytes>) {
     for s in 0..spe {
         for c in 0..COMMITTEES {
             let validators = (0..per_committee)
-                .map(|j| ((s * COMMITTEES + c) * per_committee + j).wrapping_mul(0x9e37_79b9) % CHAIN)
+                .map(|j| {
+                    ((s * COMMITTEES + c) * per_committee + j).wrapping_mul(0x9e37_79b9) % CHAIN
+                })
                 .collect::<Vec<_>>();
-            committees.push(Committee { index: c, slot: Slot(first + s), validators });
+            committees.push(Committee {
+                index: c,
+                slot: Slot(first + s),
+                validators,
+            });
         }
     }
     // Multiplying by an odd constant modulo 2^20 is a bijection: every validator, pool members
@@ -94,10 +100,16 @@ fn epoch_inputs(spec: &ChainSpec) -> (EpochInputs, BTreeSet<PublicKeyBytes>) {
                 aggregation_bits: (0..bits_len).map(|i| i % 33 != 0).collect(),
             });
         }
-        let withdrawals = (0..16u64).map(|w| (pool_index((slot * 16 + w) % POOL), 1_000_000)).collect();
+        let withdrawals = (0..16u64)
+            .map(|w| (pool_index((slot * 16 + w) % POOL), 1_000_000))
+            .collect();
         blocks.push(BlockFacts {
             slot: Slot(slot),
-            proposer_index: if slot % 3 == 0 { pool_index(slot % POOL) } else { slot % CHAIN },
+            proposer_index: if slot.is_multiple_of(3) {
+                pool_index(slot % POOL)
+            } else {
+                slot % CHAIN
+            },
             root,
             parent_root: parent,
             fee_recipient: Some(Address::repeat_byte(0xbb)),
@@ -109,29 +121,71 @@ fn epoch_inputs(spec: &ChainSpec) -> (EpochInputs, BTreeSet<PublicKeyBytes>) {
         });
         parent = root;
     }
-    let validators_start: Vec<ValidatorEntry> = (0..POOL).map(|k| entry(pool_index(k), 32_000_000_000)).collect();
-    let validators_end: Vec<ValidatorEntry> = (0..POOL).map(|k| entry(pool_index(k), 32_000_000_000 + 9_000 - 1_000_000 * u64::from(k % 7 == 0))).collect();
+    let validators_start: Vec<ValidatorEntry> = (0..POOL)
+        .map(|k| entry(pool_index(k), 32_000_000_000))
+        .collect();
+    let validators_end: Vec<ValidatorEntry> = (0..POOL)
+        .map(|k| {
+            entry(
+                pool_index(k),
+                32_000_000_000 + 9_000 - 1_000_000 * u64::from(k.is_multiple_of(7)),
+            )
+        })
+        .collect();
     let keys = validators_end.iter().map(|v| v.validator.pubkey).collect();
     let el_values = blocks
         .iter()
         .filter(|b| b.slot.as_u64() < first + spe)
-        .map(|b| ElBlockValue { slot: b.slot, block_root: b.root, proposer_index: b.proposer_index, value_wei: U256::from(40_000_000_000_000_000u64) })
+        .map(|b| ElBlockValue {
+            slot: b.slot,
+            block_root: b.root,
+            proposer_index: b.proposer_index,
+            value_wei: U256::from(40_000_000_000_000_000u64),
+        })
         .collect();
-    let epoch_blocks: Vec<&BlockFacts> = blocks.iter().filter(|b| b.slot.as_u64() < first + spe).collect();
+    let epoch_blocks: Vec<&BlockFacts> = blocks
+        .iter()
+        .filter(|b| b.slot.as_u64() < first + spe)
+        .collect();
     let rewards = RewardsInputs {
         attestations: AttestationsRewards {
             ideal_rewards: vec![],
             total_rewards: (0..POOL)
-                .map(|k| AttestationRewards { validator_index: pool_index(k), head: 2_000, target: 4_000, source: 3_000, inclusion_delay: 0, inactivity: 0 })
+                .map(|k| AttestationRewards {
+                    validator_index: pool_index(k),
+                    head: 2_000,
+                    target: 4_000,
+                    source: 3_000,
+                    inclusion_delay: 0,
+                    inactivity: 0,
+                })
                 .collect(),
         },
         blocks: epoch_blocks
             .iter()
-            .map(|b| AtSlot { slot: b.slot, data: BlockRewards { proposer_index: b.proposer_index, total: 40_000, attestations: 35_000, sync_aggregate: 5_000, proposer_slashings: 0, attester_slashings: 0 } })
+            .map(|b| AtSlot {
+                slot: b.slot,
+                data: BlockRewards {
+                    proposer_index: b.proposer_index,
+                    total: 40_000,
+                    attestations: 35_000,
+                    sync_aggregate: 5_000,
+                    proposer_slashings: 0,
+                    attester_slashings: 0,
+                },
+            })
             .collect(),
         sync_committee: epoch_blocks
             .iter()
-            .map(|b| AtSlot { slot: b.slot, data: (0..512u64).map(|p| SyncCommitteeReward { validator_index: (p * 2049) % CHAIN, reward: 100 }).collect() })
+            .map(|b| AtSlot {
+                slot: b.slot,
+                data: (0..512u64)
+                    .map(|p| SyncCommitteeReward {
+                        validator_index: (p * 2049) % CHAIN,
+                        reward: 100,
+                    })
+                    .collect(),
+            })
             .collect(),
     };
     let inputs = EpochInputs {
@@ -141,9 +195,20 @@ fn epoch_inputs(spec: &ChainSpec) -> (EpochInputs, BTreeSet<PublicKeyBytes>) {
         blocks,
         committees,
         proposer_duties: (0..spe)
-            .map(|s| ProposerDuty { pubkey: pk(0), validator_index: if (first + s) % 3 == 0 { pool_index((first + s) % POOL) } else { (first + s) % CHAIN }, slot: Slot(first + s) })
+            .map(|s| ProposerDuty {
+                pubkey: pk(0),
+                validator_index: if (first + s).is_multiple_of(3) {
+                    pool_index((first + s) % POOL)
+                } else {
+                    (first + s) % CHAIN
+                },
+                slot: Slot(first + s),
+            })
             .collect(),
-        sync_committee: Some(SyncCommittee { validators: (0..512u64).map(|p| (p * 2049) % CHAIN).collect(), validator_aggregates: vec![] }),
+        sync_committee: Some(SyncCommittee {
+            validators: (0..512u64).map(|p| (p * 2049) % CHAIN).collect(),
+            validator_aggregates: vec![],
+        }),
         pending_deposits_start: Some(vec![]),
         pending_deposits_end: Some(vec![]),
         el_values,
@@ -173,16 +238,33 @@ fn read_inputs(inputs: &EpochInputs) -> u64 {
 fn bench_epoch(c: &mut Criterion) {
     let spec = ChainSpec::mainnet();
     let (inputs, keys) = epoch_inputs(&spec);
-    let ledger = account_epoch(&spec, &keys, creds(), Address::repeat_byte(0xbb), &inputs).expect("bench inputs are valid");
+    let ledger = account_epoch(&spec, &keys, creds(), Address::repeat_byte(0xbb), &inputs)
+        .expect("bench inputs are valid");
     assert_eq!(ledger.records.len(), POOL as usize);
-    assert!(ledger.records.iter().any(|r| r.duties.attestation_included == 1));
+    assert!(
+        ledger
+            .records
+            .iter()
+            .any(|r| r.duties.attestation_included == 1)
+    );
     let mut group = c.benchmark_group("epoch");
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(8));
-    group.bench_function("read_inputs", |b| b.iter(|| read_inputs(std::hint::black_box(&inputs))));
+    group.bench_function("read_inputs", |b| {
+        b.iter(|| read_inputs(std::hint::black_box(&inputs)))
+    });
     group.bench_function("account_10k", |b| {
-        b.iter(|| account_epoch(&spec, &keys, creds(), Address::repeat_byte(0xbb), std::hint::black_box(&inputs)).expect("valid"))
+        b.iter(|| {
+            account_epoch(
+                &spec,
+                &keys,
+                creds(),
+                Address::repeat_byte(0xbb),
+                std::hint::black_box(&inputs),
+            )
+            .expect("valid")
+        })
     });
     group.finish();
 }
@@ -193,7 +275,10 @@ fn pool_config() -> PoolConfig {
         creds(),
         "bb".repeat(20)
     );
-    Registry::parse(std::path::Path::new("bench.toml"), &text).expect("bench registry").pool().clone()
+    Registry::parse(std::path::Path::new("bench.toml"), &text)
+        .expect("bench registry")
+        .pool()
+        .clone()
 }
 
 fn frame_ledger(epoch: u64) -> EpochLedger {
@@ -202,7 +287,11 @@ fn frame_ledger(epoch: u64) -> EpochLedger {
         fork: types::ForkName::Electra,
         records: (0..POOL)
             .map(|k| {
-                let income = if k % 97 == 0 { -12_000 } else { 9_000 + (k % 13) as i64 };
+                let income = if k.is_multiple_of(97) {
+                    -12_000
+                } else {
+                    9_000 + (k % 13) as i64
+                };
                 ValidatorEpoch {
                     validator_index: pool_index(k),
                     pubkey: pk(pool_index(k)),
@@ -216,11 +305,22 @@ fn frame_ledger(epoch: u64) -> EpochLedger {
                     slashed_start: false,
                     slashed_end: false,
                     credentials_mismatch: false,
-                    duties: Duties { attestation_duties: 1, attestation_included: 1, source_timely: 1, target_timely: 1, head_timely: u32::from(k % 5 != 0), inclusion_delay: 1, ..Duties::default() },
-                    el_rewards: if k % 300 == 0 { 40_000_000 } else { 0 },
+                    duties: Duties {
+                        attestation_duties: 1,
+                        attestation_included: 1,
+                        source_timely: 1,
+                        target_timely: 1,
+                        head_timely: u32::from(k % 5 != 0),
+                        inclusion_delay: 1,
+                        ..Duties::default()
+                    },
+                    el_rewards: if k.is_multiple_of(300) { 40_000_000 } else { 0 },
                     el_values_missing: 0,
                     fee_recipient_mismatches: 0,
-                    breakdown: Some(Breakdown { attestation: income, ..Breakdown::default() }),
+                    breakdown: Some(Breakdown {
+                        attestation: income,
+                        ..Breakdown::default()
+                    }),
                 }
             })
             .collect(),
@@ -231,8 +331,20 @@ fn frame_snapshot() -> FrameSnapshot {
     FrameSnapshot {
         frame: 0,
         protocol_bps: 500,
-        operators: (0..100u64).map(|id| (id, OperatorTerms { operator_bps: 500 + id as u16, reward_address: Address::repeat_byte(id as u8) })).collect(),
-        assignments: (0..POOL).map(|k| (pk(pool_index(k)), k % 100)).collect::<BTreeMap<_, _>>(),
+        operators: (0..100u64)
+            .map(|id| {
+                (
+                    id,
+                    OperatorTerms {
+                        operator_bps: 500 + id as u16,
+                        reward_address: Address::repeat_byte(id as u8),
+                    },
+                )
+            })
+            .collect(),
+        assignments: (0..POOL)
+            .map(|k| (pk(pool_index(k)), k % 100))
+            .collect::<BTreeMap<_, _>>(),
     }
 }
 
@@ -243,7 +355,14 @@ fn bench_frame(c: &mut Criterion) {
     let template = frame_ledger(0);
     let blob = encode_records(&template);
     let build = |from_blobs: bool| {
-        let params = ReportParams { spec: &spec, pool: &pool, genesis_validators_root: Hash256::ZERO, frame: 0, previous: None, share_supply: pool.initial_total_shares };
+        let params = ReportParams {
+            spec: &spec,
+            pool: &pool,
+            genesis_validators_root: Hash256::ZERO,
+            frame: 0,
+            previous: None,
+            share_supply: pool.initial_total_shares,
+        };
         let mut builder = ReportBuilder::new(params).expect("frame");
         let mut ledger = template.clone();
         let mut window = Vec::with_capacity(225);

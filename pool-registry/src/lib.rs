@@ -24,8 +24,10 @@ pub mod report;
 pub mod store;
 
 pub use error::{Error, Result};
-pub use store::{LedgerStore, PostgresConfig, PostgresLedgerStore, SqliteLedgerStore, StoreOutcome};
 pub use registry::{
     FeeConfig, FrameConfig, FrameSnapshot, Operator, OperatorId, OperatorTerms, PoolConfig,
     Registry, RegistryHandle, ReloadOutcome, SanityLimits,
+};
+pub use store::{
+    LedgerStore, PostgresConfig, PostgresLedgerStore, SqliteLedgerStore, StoreOutcome,
 };

@@ -112,7 +112,9 @@ impl MerkleTree {
 pub fn verify_proof(root: Hash256, id: U256, cumulative: U256, proof: &[Hash256]) -> bool {
     proof
         .iter()
-        .fold(leaf_hash(id, cumulative), |acc, sibling| hash_pair(&acc, sibling))
+        .fold(leaf_hash(id, cumulative), |acc, sibling| {
+            hash_pair(&acc, sibling)
+        })
         == root
 }
 
@@ -136,13 +138,21 @@ mod tests {
         for (id, cum) in &values {
             let proof = tree.proof(*id).unwrap();
             assert!(verify_proof(tree.root(), *id, *cum, &proof));
-            assert!(!verify_proof(tree.root(), *id, *cum + U256::from(1), &proof));
+            assert!(!verify_proof(
+                tree.root(),
+                *id,
+                *cum + U256::from(1),
+                &proof
+            ));
         }
     }
 
     #[test]
     fn rejects_empty_and_duplicate_ids() {
         assert!(MerkleTree::build(&[]).is_err());
-        assert!(MerkleTree::build(&[(U256::from(1), U256::ZERO), (U256::from(1), U256::from(2))]).is_err());
+        assert!(
+            MerkleTree::build(&[(U256::from(1), U256::ZERO), (U256::from(1), U256::from(2))])
+                .is_err()
+        );
     }
 }

@@ -16,9 +16,15 @@ fn check_current(name: &str, files: &scenario::Files) {
         common::write_files(&dir, files);
     }
     for (path, text) in files {
-        let stored = std::fs::read_to_string(dir.join(path))
-            .unwrap_or_else(|e| panic!("fixture {name}/{path} missing ({e}); regenerate with POOLVC_REGENERATE_FIXTURES=1"));
-        assert_eq!(&stored, text, "fixture {name}/{path} is stale; regenerate with POOLVC_REGENERATE_FIXTURES=1");
+        let stored = std::fs::read_to_string(dir.join(path)).unwrap_or_else(|e| {
+            panic!(
+                "fixture {name}/{path} missing ({e}); regenerate with POOLVC_REGENERATE_FIXTURES=1"
+            )
+        });
+        assert_eq!(
+            &stored, text,
+            "fixture {name}/{path} is stale; regenerate with POOLVC_REGENERATE_FIXTURES=1"
+        );
     }
 }
 
@@ -38,11 +44,21 @@ fn electra() -> Loaded {
 
 fn account(l: &Loaded, inputs: &EpochInputs) -> Result<EpochLedger, Error> {
     let pool = l.registry.pool();
-    account_epoch(&l.spec, &l.keys(), pool.withdrawal_credentials, pool.el_rewards_vault, inputs)
+    account_epoch(
+        &l.spec,
+        &l.keys(),
+        pool.withdrawal_credentials,
+        pool.el_rewards_vault,
+        inputs,
+    )
 }
 
 fn rec(ledger: &EpochLedger, index: u64) -> &ValidatorEpoch {
-    ledger.records.iter().find(|r| r.validator_index == index).unwrap_or_else(|| panic!("no record for {index}"))
+    ledger
+        .records
+        .iter()
+        .find(|r| r.validator_index == index)
+        .unwrap_or_else(|| panic!("no record for {index}"))
 }
 
 #[test]
@@ -50,7 +66,11 @@ fn deneb_income_withdrawals_deposits() {
     let l = deneb();
     let ledger = account(&l, &l.inputs).unwrap();
     let indices: Vec<u64> = ledger.records.iter().map(|r| r.validator_index).collect();
-    assert_eq!(indices, vec![0, 1, 2, 3, 4, 5, 6, 7, 16], "pool validators only, by index");
+    assert_eq!(
+        indices,
+        vec![0, 1, 2, 3, 4, 5, 6, 7, 16],
+        "pool validators only, by index"
+    );
     // Top-up of 1 ETH through body.deposits is not income.
     let v0 = rec(&ledger, 0);
     assert_eq!((v0.deposits, v0.income), (1_000_000_000, 14_000));
@@ -58,14 +78,20 @@ fn deneb_income_withdrawals_deposits() {
     assert_eq!(rec(&ledger, 2).income, 4_000);
     let v3 = rec(&ledger, 3);
     assert_eq!(v3.income, -10_000);
-    assert!(v3.credentials_mismatch, "0x00 credentials are not the pool's");
+    assert!(
+        v3.credentials_mismatch,
+        "0x00 credentials are not the pool's"
+    );
     assert!(!rec(&ledger, 2).credentials_mismatch);
     // Partial withdrawal: income = 47_655 balance gain + 12_345 withdrawn.
     let v5 = rec(&ledger, 5);
     assert_eq!((v5.withdrawals, v5.income), (12_345, 60_000));
     // Exited validator, full withdrawal: income 0.
     let v6 = rec(&ledger, 6);
-    assert_eq!((v6.withdrawals, v6.income, v6.balance_end), (31_000_000_000, 0, 0));
+    assert_eq!(
+        (v6.withdrawals, v6.income, v6.balance_end),
+        (31_000_000_000, 0, 0)
+    );
     assert_eq!(v6.status, ValidatorStatus::WithdrawalDone);
     assert_eq!(v6.duties, Duties::default());
     // Slashed in this epoch.
@@ -74,10 +100,19 @@ fn deneb_income_withdrawals_deposits() {
     assert!(v7.newly_slashed() && v7.slashed_end && !v7.slashed_start);
     // New validator created by a deposit: balance_start 0, income 0.
     let v16 = rec(&ledger, 16);
-    assert_eq!((v16.balance_start, v16.deposits, v16.income), (0, 32_000_000_000, 0));
-    assert!(ledger.records.iter().all(|r| r.breakdown.is_none()), "no rewards input: breakdown unavailable");
+    assert_eq!(
+        (v16.balance_start, v16.deposits, v16.income),
+        (0, 32_000_000_000, 0)
+    );
+    assert!(
+        ledger.records.iter().all(|r| r.breakdown.is_none()),
+        "no rewards input: breakdown unavailable"
+    );
     let s = ledger.summary();
-    assert_eq!(s.cl_income, 14_000 + 9_000 + 4_000 - 10_000 + 11_000 + 60_000 - 1_000_010_000);
+    assert_eq!(
+        s.cl_income,
+        14_000 + 9_000 + 4_000 - 10_000 + 11_000 + 60_000 - 1_000_010_000
+    );
     assert_eq!(s.newly_slashed, 1);
 }
 
@@ -87,17 +122,56 @@ fn deneb_attestation_flags() {
     let ledger = account(&l, &l.inputs).unwrap();
     let d = |i| rec(&ledger, i).duties;
     // v0: delay 1, correct head and target.
-    assert_eq!((d(0).attestation_included, d(0).source_timely, d(0).target_timely, d(0).head_timely, d(0).inclusion_delay), (1, 1, 1, 1, 1));
+    assert_eq!(
+        (
+            d(0).attestation_included,
+            d(0).source_timely,
+            d(0).target_timely,
+            d(0).head_timely,
+            d(0).inclusion_delay
+        ),
+        (1, 1, 1, 1, 1)
+    );
     // v1: delay 2, wrong head: source + target.
-    assert_eq!((d(1).source_timely, d(1).target_timely, d(1).head_timely, d(1).inclusion_delay), (1, 1, 0, 2));
+    assert_eq!(
+        (
+            d(1).source_timely,
+            d(1).target_timely,
+            d(1).head_timely,
+            d(1).inclusion_delay
+        ),
+        (1, 1, 0, 2)
+    );
     // v2: included in epoch 4 at delay 9: Deneb keeps the target flag only.
-    assert_eq!((d(2).attestation_included, d(2).source_timely, d(2).target_timely, d(2).head_timely, d(2).inclusion_delay), (1, 0, 1, 0, 9));
+    assert_eq!(
+        (
+            d(2).attestation_included,
+            d(2).source_timely,
+            d(2).target_timely,
+            d(2).head_timely,
+            d(2).inclusion_delay
+        ),
+        (1, 0, 1, 0, 9)
+    );
     // v3: never included.
-    assert_eq!((d(3).attestation_duties, d(3).attestation_included, d(3).source_timely), (1, 0, 0));
+    assert_eq!(
+        (
+            d(3).attestation_duties,
+            d(3).attestation_included,
+            d(3).source_timely
+        ),
+        (1, 0, 0)
+    );
     // v4: attests to skipped slot 28 with head = block 27 (the latest at or before 28): all flags.
-    assert_eq!((d(4).source_timely, d(4).target_timely, d(4).head_timely), (1, 1, 1));
+    assert_eq!(
+        (d(4).source_timely, d(4).target_timely, d(4).head_timely),
+        (1, 1, 1)
+    );
     // v5: wrong target: source only (head needs the target).
-    assert_eq!((d(5).source_timely, d(5).target_timely, d(5).head_timely), (1, 0, 0));
+    assert_eq!(
+        (d(5).source_timely, d(5).target_timely, d(5).head_timely),
+        (1, 0, 0)
+    );
     // v7: slashed, duty but no inclusion. v16: no duty.
     assert_eq!((d(7).attestation_duties, d(7).attestation_included), (1, 0));
     assert_eq!(d(16).attestation_duties, 0);
@@ -108,18 +182,34 @@ fn deneb_proposals_sync_and_el() {
     let l = deneb();
     let ledger = account(&l, &l.inputs).unwrap();
     let v4 = rec(&ledger, 4);
-    assert_eq!((v4.duties.proposals_assigned, v4.duties.proposals_made), (1, 0), "missed proposal at skipped slot 28");
-    assert_eq!(v4.el_rewards, 0, "the orphaned block's recorded value does not count");
+    assert_eq!(
+        (v4.duties.proposals_assigned, v4.duties.proposals_made),
+        (1, 0),
+        "missed proposal at skipped slot 28"
+    );
+    assert_eq!(
+        v4.el_rewards, 0,
+        "the orphaned block's recorded value does not count"
+    );
     assert_eq!(v4.el_values_missing, 0);
     let v5 = rec(&ledger, 5);
-    assert_eq!((v5.duties.proposals_assigned, v5.duties.proposals_made), (1, 1));
+    assert_eq!(
+        (v5.duties.proposals_assigned, v5.duties.proposals_made),
+        (1, 1)
+    );
     assert_eq!(v5.el_rewards, 50_000_000, "0.05 ETH in gwei");
     assert_eq!(v5.fee_recipient_mismatches, 0);
     // Sync: v0 holds positions 0 and 5 (always set), v1 position 1 (never set); 7 blocks.
     let v0 = rec(&ledger, 0);
-    assert_eq!((v0.duties.sync_expected, v0.duties.sync_participated), (14, 14));
+    assert_eq!(
+        (v0.duties.sync_expected, v0.duties.sync_participated),
+        (14, 14)
+    );
     let v1 = rec(&ledger, 1);
-    assert_eq!((v1.duties.sync_expected, v1.duties.sync_participated), (7, 0));
+    assert_eq!(
+        (v1.duties.sync_expected, v1.duties.sync_participated),
+        (7, 0)
+    );
     assert_eq!(rec(&ledger, 2).duties.sync_expected, 0);
 }
 
@@ -131,20 +221,61 @@ fn deneb_conservation_flags_the_slashing_as_unexplained() {
     let ledger = account(&l, &inputs).unwrap();
     let b = |i| rec(&ledger, i).breakdown.expect("breakdown available");
     // v0: attestation 12_600 + sync 7 × 200 = 14_000.
-    assert_eq!(b(0), Breakdown { attestation: 12_600, inactivity: 0, sync_committee: 1_400, proposer: 0, unexplained: 0 });
+    assert_eq!(
+        b(0),
+        Breakdown {
+            attestation: 12_600,
+            inactivity: 0,
+            sync_committee: 1_400,
+            proposer: 0,
+            unexplained: 0
+        }
+    );
     // v1: 9_700 − 7 × 100.
-    assert_eq!(b(1), Breakdown { attestation: 9_700, inactivity: 0, sync_committee: -700, proposer: 0, unexplained: 0 });
+    assert_eq!(
+        b(1),
+        Breakdown {
+            attestation: 9_700,
+            inactivity: 0,
+            sync_committee: -700,
+            proposer: 0,
+            unexplained: 0
+        }
+    );
     assert_eq!(b(3).unexplained, 0);
     // v5: proposer reward of block 25 + attestation.
-    assert_eq!(b(5), Breakdown { attestation: 10_000, inactivity: 0, sync_committee: 0, proposer: 50_000, unexplained: 0 });
+    assert_eq!(
+        b(5),
+        Breakdown {
+            attestation: 10_000,
+            inactivity: 0,
+            sync_committee: 0,
+            proposer: 50_000,
+            unexplained: 0
+        }
+    );
     // v6, v16: nothing to explain.
     assert_eq!(b(6), Breakdown::default());
     assert_eq!(b(16), Breakdown::default());
     // v7: the slashing penalty is not in any rewards endpoint: 1 ETH unexplained, kept apart.
-    assert_eq!(b(7), Breakdown { attestation: -10_000, inactivity: 0, sync_committee: 0, proposer: 0, unexplained: -1_000_000_000 });
+    assert_eq!(
+        b(7),
+        Breakdown {
+            attestation: -10_000,
+            inactivity: 0,
+            sync_committee: 0,
+            proposer: 0,
+            unexplained: -1_000_000_000
+        }
+    );
     for r in &ledger.records {
         let b = r.breakdown.unwrap();
-        assert_eq!(b.attestation + b.inactivity + b.sync_committee + b.proposer + b.unexplained, r.income, "conservation for {}", r.validator_index);
+        assert_eq!(
+            b.attestation + b.inactivity + b.sync_committee + b.proposer + b.unexplained,
+            r.income,
+            "conservation for {}",
+            r.validator_index
+        );
     }
     assert_eq!(ledger.summary().unexplained, -1_000_000_000);
 }
@@ -157,7 +288,10 @@ fn incomplete_rewards_are_refused() {
     rewards.blocks.pop();
     inputs.rewards = Some(rewards);
     let err = account(&l, &inputs).unwrap_err().to_string();
-    assert!(err.contains("block rewards do not match") && err.contains("missing slots [Slot(31)]"), "{err}");
+    assert!(
+        err.contains("block rewards do not match") && err.contains("missing slots [Slot(31)]"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -165,28 +299,59 @@ fn electra_pending_deposits_and_committee_bits() {
     let l = electra();
     let ledger = account(&l, &l.inputs).unwrap();
     // v0: deposit request of 2 ETH still pending at the end: credited 0.
-    assert_eq!((rec(&ledger, 0).deposits, rec(&ledger, 0).income), (0, 10_000));
+    assert_eq!(
+        (rec(&ledger, 0).deposits, rec(&ledger, 0).income),
+        (0, 10_000)
+    );
     // v1: 1 ETH pending deposit applied at the transition into epoch 3.
-    assert_eq!((rec(&ledger, 1).deposits, rec(&ledger, 1).income), (1_000_000_000, 8_000));
+    assert_eq!(
+        (rec(&ledger, 1).deposits, rec(&ledger, 1).income),
+        (1_000_000_000, 8_000)
+    );
     // v2: postponed deposit stays pending: credited 0.
-    assert_eq!((rec(&ledger, 2).deposits, rec(&ledger, 2).income), (0, 7_000));
+    assert_eq!(
+        (rec(&ledger, 2).deposits, rec(&ledger, 2).income),
+        (0, 7_000)
+    );
     // v16: created from a pending deposit.
     let v16 = rec(&ledger, 16);
-    assert_eq!((v16.balance_start, v16.deposits, v16.income), (0, 32_000_000_000, 0));
+    assert_eq!(
+        (v16.balance_start, v16.deposits, v16.income),
+        (0, 32_000_000_000, 0)
+    );
     // Committee bits: v0 in committee 0 of slot 24 (bits [1,1] over committees {0,1}).
     let d0 = rec(&ledger, 0).duties;
-    assert_eq!((d0.source_timely, d0.target_timely, d0.head_timely), (1, 1, 1));
+    assert_eq!(
+        (d0.source_timely, d0.target_timely, d0.head_timely),
+        (1, 1, 1)
+    );
     // v1: the committee-{1} aggregate of slot 25 does not credit committee 0; the committee-{0}
     // one at delay 2 does.
     let d1 = rec(&ledger, 1).duties;
-    assert_eq!((d1.attestation_included, d1.inclusion_delay, d1.head_timely), (1, 2, 0));
+    assert_eq!(
+        (d1.attestation_included, d1.inclusion_delay, d1.head_timely),
+        (1, 2, 0)
+    );
     let d2 = rec(&ledger, 2).duties;
-    assert_eq!((d2.source_timely, d2.target_timely, d2.head_timely), (1, 1, 1));
+    assert_eq!(
+        (d2.source_timely, d2.target_timely, d2.head_timely),
+        (1, 1, 1)
+    );
     assert_eq!(rec(&ledger, 3).duties.attestation_included, 0);
     // v3's block pays another fee recipient and has no recorded EL value.
     let v3 = rec(&ledger, 3);
-    assert_eq!((v3.fee_recipient_mismatches, v3.el_values_missing, v3.el_rewards), (1, 1, 0));
-    assert_eq!((v3.duties.proposals_assigned, v3.duties.proposals_made), (1, 1));
+    assert_eq!(
+        (
+            v3.fee_recipient_mismatches,
+            v3.el_values_missing,
+            v3.el_rewards
+        ),
+        (1, 1, 0)
+    );
+    assert_eq!(
+        (v3.duties.proposals_assigned, v3.duties.proposals_made),
+        (1, 1)
+    );
 }
 
 #[test]
@@ -194,7 +359,13 @@ fn electra_requires_pending_deposits() {
     let l = electra();
     let mut inputs = l.inputs.clone();
     inputs.pending_deposits_end = None;
-    assert!(matches!(account(&l, &inputs), Err(Error::Input { epoch: Epoch(3), .. })));
+    assert!(matches!(
+        account(&l, &inputs),
+        Err(Error::Input {
+            epoch: Epoch(3),
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -211,8 +382,16 @@ fn broken_chain_and_bad_bits_are_refused() {
     assert!(err.contains("aggregation bits"), "{err}");
 
     let mut inputs = l.inputs.clone();
-    inputs.blocks.push(BlockFacts { slot: Slot(40), ..inputs.blocks[0].clone() });
-    assert!(account(&l, &inputs).unwrap_err().to_string().contains("outside"));
+    inputs.blocks.push(BlockFacts {
+        slot: Slot(40),
+        ..inputs.blocks[0].clone()
+    });
+    assert!(
+        account(&l, &inputs)
+            .unwrap_err()
+            .to_string()
+            .contains("outside")
+    );
 }
 
 #[test]

@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use pool_registry::ledger::*;
 use pool_registry::report::{FrameReport, ReportEnvelope, ReportStatus, Tally};
-use pool_registry::{Error, FrameSnapshot, LedgerStore, OperatorTerms, PostgresConfig, PostgresLedgerStore, SqliteLedgerStore, StoreOutcome};
+use pool_registry::{
+    Error, FrameSnapshot, LedgerStore, OperatorTerms, PostgresConfig, PostgresLedgerStore,
+    SqliteLedgerStore, StoreOutcome,
+};
 use types::{Address, Epoch, ForkName, Hash256, PublicKeyBytes, SignatureBytes, Slot, U256};
 
 fn ledger(epoch: u64, income: i64) -> EpochLedger {
@@ -29,11 +32,18 @@ fn ledger(epoch: u64, income: i64) -> EpochLedger {
                 slashed_start: false,
                 slashed_end: i == 2 && income < 0,
                 credentials_mismatch: false,
-                duties: Duties { attestation_duties: 1, attestation_included: 1, ..Duties::default() },
+                duties: Duties {
+                    attestation_duties: 1,
+                    attestation_included: 1,
+                    ..Duties::default()
+                },
                 el_rewards: 0,
                 el_values_missing: 0,
                 fee_recipient_mismatches: 0,
-                breakdown: (i == 0).then_some(Breakdown { attestation: income, ..Breakdown::default() }),
+                breakdown: (i == 0).then_some(Breakdown {
+                    attestation: income,
+                    ..Breakdown::default()
+                }),
             })
             .collect(),
     }
@@ -43,7 +53,13 @@ fn snapshot(frame: u64, owner: u64) -> FrameSnapshot {
     FrameSnapshot {
         frame,
         protocol_bps: 500,
-        operators: BTreeMap::from([(owner, OperatorTerms { operator_bps: 500, reward_address: Address::repeat_byte(1) })]),
+        operators: BTreeMap::from([(
+            owner,
+            OperatorTerms {
+                operator_bps: 500,
+                reward_address: Address::repeat_byte(1),
+            },
+        )]),
         assignments: BTreeMap::from([(PublicKeyBytes::from([1u8; 48]), owner)]),
     }
 }
@@ -68,7 +84,11 @@ fn envelope(frame: u64, rate: u64, status: ReportStatus) -> ReportEnvelope {
         pooled_after_wei: U256::from(1001u64),
         apr_ppm: -5,
         cl_balance_base_gwei: 96_000_000_000,
-        totals: Tally { cl_rewards_gwei: 7, net_rewards_gwei: -3, ..Tally::default() },
+        totals: Tally {
+            cl_rewards_gwei: 7,
+            net_rewards_gwei: -3,
+            ..Tally::default()
+        },
         operators: vec![],
         rewards_root: Hash256::ZERO,
     };
@@ -86,18 +106,46 @@ fn envelope(frame: u64, rate: u64, status: ReportStatus) -> ReportEnvelope {
 async fn suite(store: &dyn LedgerStore) {
     // Idempotent epochs; a different result for a stored epoch is refused.
     let e5 = ledger(5, 1000);
-    assert_eq!(store.store_epoch(&e5).await.unwrap(), StoreOutcome::Inserted);
-    assert_eq!(store.store_epoch(&e5).await.unwrap(), StoreOutcome::Unchanged);
+    assert_eq!(
+        store.store_epoch(&e5).await.unwrap(),
+        StoreOutcome::Inserted
+    );
+    assert_eq!(
+        store.store_epoch(&e5).await.unwrap(),
+        StoreOutcome::Unchanged
+    );
     let err = store.store_epoch(&ledger(5, 1001)).await.unwrap_err();
-    assert!(matches!(err, Error::LedgerConflict { epoch: Epoch(5), .. }), "{err}");
-    assert_eq!(store.epoch(Epoch(5)).await.unwrap(), Some(e5.clone()), "history untouched");
+    assert!(
+        matches!(
+            err,
+            Error::LedgerConflict {
+                epoch: Epoch(5),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        store.epoch(Epoch(5)).await.unwrap(),
+        Some(e5.clone()),
+        "history untouched"
+    );
     assert_eq!(store.epoch(Epoch(6)).await.unwrap(), None);
 
     store.store_epoch(&ledger(7, -2000)).await.unwrap();
     store.store_epoch(&ledger(8, 10)).await.unwrap();
-    assert_eq!(store.missing_epochs(Epoch(4), Epoch(11)).await.unwrap(), vec![Epoch(4), Epoch(6), Epoch(9)]);
-    assert_eq!(store.missing_epochs(Epoch(5), Epoch(7)).await.unwrap(), vec![]);
-    assert_eq!(store.missing_epochs(Epoch(0), Epoch(1)).await.unwrap(), vec![]);
+    assert_eq!(
+        store.missing_epochs(Epoch(4), Epoch(11)).await.unwrap(),
+        vec![Epoch(4), Epoch(6), Epoch(9)]
+    );
+    assert_eq!(
+        store.missing_epochs(Epoch(5), Epoch(7)).await.unwrap(),
+        vec![]
+    );
+    assert_eq!(
+        store.missing_epochs(Epoch(0), Epoch(1)).await.unwrap(),
+        vec![]
+    );
     let summaries = store.epoch_summaries(Epoch(5), Epoch(7)).await.unwrap();
     assert_eq!(summaries.len(), 2);
     assert_eq!(summaries[1], ledger(7, -2000).summary());
@@ -113,32 +161,95 @@ async fn suite(store: &dyn LedgerStore) {
 
     // Reports: insert, unchanged, signature added once, conflicting content refused.
     let r1 = envelope(1, 1001, ReportStatus::Final);
-    assert_eq!(store.store_report(&r1).await.unwrap(), StoreOutcome::Inserted);
-    assert_eq!(store.store_report(&r1).await.unwrap(), StoreOutcome::Unchanged);
+    assert_eq!(
+        store.store_report(&r1).await.unwrap(),
+        StoreOutcome::Inserted
+    );
+    assert_eq!(
+        store.store_report(&r1).await.unwrap(),
+        StoreOutcome::Unchanged
+    );
     let mut signed = r1.clone();
     signed.signature = Some(SignatureBytes::repeat_byte(4));
     signed.signer = Some(PublicKeyBytes::repeat_byte(5));
-    assert_eq!(store.store_report(&signed).await.unwrap(), StoreOutcome::Signed);
-    assert_eq!(store.store_report(&signed).await.unwrap(), StoreOutcome::Unchanged);
+    assert_eq!(
+        store.store_report(&signed).await.unwrap(),
+        StoreOutcome::Signed
+    );
+    assert_eq!(
+        store.store_report(&signed).await.unwrap(),
+        StoreOutcome::Unchanged
+    );
     let mut resigned = signed.clone();
     resigned.signature = Some(SignatureBytes::repeat_byte(6));
-    assert!(matches!(store.store_report(&resigned).await, Err(Error::Conflict { .. })));
-    assert!(matches!(store.store_report(&envelope(1, 1002, ReportStatus::Final)).await, Err(Error::Conflict { .. })));
+    assert!(matches!(
+        store.store_report(&resigned).await,
+        Err(Error::Conflict { .. })
+    ));
+    assert!(matches!(
+        store
+            .store_report(&envelope(1, 1002, ReportStatus::Final))
+            .await,
+        Err(Error::Conflict { .. })
+    ));
     assert_eq!(store.report(1).await.unwrap(), Some(signed.clone()));
-    store.store_report(&envelope(2, 1003, ReportStatus::Withheld)).await.unwrap();
-    assert_eq!(store.latest_final_report().await.unwrap(), Some(signed), "withheld reports are never the base");
-    store.store_report(&envelope(3, 1004, ReportStatus::Final)).await.unwrap();
-    assert_eq!(store.latest_final_report().await.unwrap().unwrap().report.frame, 3);
+    store
+        .store_report(&envelope(2, 1003, ReportStatus::Withheld))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.latest_final_report().await.unwrap(),
+        Some(signed),
+        "withheld reports are never the base"
+    );
+    store
+        .store_report(&envelope(3, 1004, ReportStatus::Final))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .latest_final_report()
+            .await
+            .unwrap()
+            .unwrap()
+            .report
+            .frame,
+        3
+    );
 
     // EL values.
-    let v = ElBlockValue { slot: Slot(40), block_root: Hash256::repeat_byte(1), proposer_index: 3, value_wei: U256::from(10u64).pow(U256::from(30u64)) };
-    assert_eq!(store.record_el_value(&v).await.unwrap(), StoreOutcome::Inserted);
-    assert_eq!(store.record_el_value(&v).await.unwrap(), StoreOutcome::Unchanged);
-    let other = ElBlockValue { value_wei: U256::from(1u64), ..v.clone() };
-    assert!(matches!(store.record_el_value(&other).await, Err(Error::Conflict { .. })));
-    let w = ElBlockValue { slot: Slot(39), block_root: Hash256::repeat_byte(2), ..v.clone() };
+    let v = ElBlockValue {
+        slot: Slot(40),
+        block_root: Hash256::repeat_byte(1),
+        proposer_index: 3,
+        value_wei: U256::from(10u64).pow(U256::from(30u64)),
+    };
+    assert_eq!(
+        store.record_el_value(&v).await.unwrap(),
+        StoreOutcome::Inserted
+    );
+    assert_eq!(
+        store.record_el_value(&v).await.unwrap(),
+        StoreOutcome::Unchanged
+    );
+    let other = ElBlockValue {
+        value_wei: U256::from(1u64),
+        ..v.clone()
+    };
+    assert!(matches!(
+        store.record_el_value(&other).await,
+        Err(Error::Conflict { .. })
+    ));
+    let w = ElBlockValue {
+        slot: Slot(39),
+        block_root: Hash256::repeat_byte(2),
+        ..v.clone()
+    };
     store.record_el_value(&w).await.unwrap();
-    assert_eq!(store.el_values(Slot(39), Slot(40)).await.unwrap(), vec![w, v]);
+    assert_eq!(
+        store.el_values(Slot(39), Slot(40)).await.unwrap(),
+        vec![w, v]
+    );
     assert_eq!(store.el_values(Slot(41), Slot(50)).await.unwrap(), vec![]);
 }
 
@@ -164,7 +275,10 @@ fn database_url(test: &str) -> Option<String> {
                 "DATABASE_URL is not set: CI=true requires the PostgreSQL tests ({test})"
             );
             // Straight to stderr: a skip must never look like a silent pass.
-            let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: PostgreSQL test {test}: set DATABASE_URL to run it ***\n");
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n*** SKIPPED: PostgreSQL test {test}: set DATABASE_URL to run it ***\n"
+            );
             None
         }
     }
@@ -172,21 +286,36 @@ fn database_url(test: &str) -> Option<String> {
 
 fn unique_schema() -> String {
     static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    format!("t_ledger_{}_{}_{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "t_ledger_{}_{}_{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 async fn drop_schema(url: &str, schema: &str) {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
     tokio::spawn(connection);
-    client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await.unwrap();
+    client
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_backend() {
-    let Some(url) = database_url("postgres_backend") else { return };
+    let Some(url) = database_url("postgres_backend") else {
+        return;
+    };
     let schema = unique_schema();
-    let config = PostgresConfig::from_url(&url).unwrap().with_schema(schema.clone());
+    let config = PostgresConfig::from_url(&url)
+        .unwrap()
+        .with_schema(schema.clone());
     let store = PostgresLedgerStore::open(config.clone()).await.unwrap();
     suite(&store).await;
     drop(store);
@@ -198,15 +327,21 @@ async fn postgres_backend() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_concurrent_writers_agree() {
-    let Some(url) = database_url("postgres_concurrent_writers_agree") else { return };
+    let Some(url) = database_url("postgres_concurrent_writers_agree") else {
+        return;
+    };
     let schema = unique_schema();
-    let config = PostgresConfig::from_url(&url).unwrap().with_schema(schema.clone());
+    let config = PostgresConfig::from_url(&url)
+        .unwrap()
+        .with_schema(schema.clone());
     let a = std::sync::Arc::new(PostgresLedgerStore::open(config.clone()).await.unwrap());
     let b = std::sync::Arc::new(PostgresLedgerStore::open(config).await.unwrap());
     let mut tasks = Vec::new();
     for i in 0..8 {
         let store = if i % 2 == 0 { a.clone() } else { b.clone() };
-        tasks.push(tokio::spawn(async move { store.store_epoch(&ledger(20, 5)).await.unwrap() }));
+        tasks.push(tokio::spawn(async move {
+            store.store_epoch(&ledger(20, 5)).await.unwrap()
+        }));
     }
     let mut inserted = 0;
     for t in tasks {
@@ -214,14 +349,25 @@ async fn postgres_concurrent_writers_agree() {
             inserted += 1;
         }
     }
-    assert_eq!(inserted, 1, "exactly one writer inserts, the others see an identical row");
+    assert_eq!(
+        inserted, 1,
+        "exactly one writer inserts, the others see an identical row"
+    );
     drop((a, b));
     drop_schema(&url, &schema).await;
 }
 
 #[test]
 fn postgres_rejects_bad_schema_names() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let config = PostgresConfig::from_url("postgres://nobody@127.0.0.1:1/x").unwrap().with_schema("bad;name");
-    assert!(matches!(rt.block_on(PostgresLedgerStore::open(config)), Err(Error::PostgresPool(_))));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let config = PostgresConfig::from_url("postgres://nobody@127.0.0.1:1/x")
+        .unwrap()
+        .with_schema("bad;name");
+    assert!(matches!(
+        rt.block_on(PostgresLedgerStore::open(config)),
+        Err(Error::PostgresPool(_))
+    ));
 }

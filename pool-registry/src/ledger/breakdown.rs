@@ -1,7 +1,7 @@
 //! The rewards breakdown and its conservation check.
 //!
-//! Components (gwei): attestation rewards for epoch e−2's attestations (`head + target + source
-//! + inclusion_delay`) and the `inactivity` penalty, both applied by the transition into e
+//! Components (gwei): attestation rewards for epoch e−2's attestations
+//! (`head + target + source + inclusion_delay`) and the `inactivity` penalty, both applied by the transition into e
 //! (`process_epoch` runs on the state at `end_slot(e−1)`, whose *previous* epoch is e−2); sync
 //! committee rewards of every canonical block of e; proposer rewards (`total`) of e's blocks
 //! proposed by the validator. `unexplained = income − Σ components`, exactly; a non-zero value
@@ -47,7 +47,9 @@ pub(super) fn apply(
             extra.sort();
             return Err(input_error(
                 e,
-                format!("{what} rewards do not match epoch {e}'s canonical blocks: missing slots {missing:?}, extra slots {extra:?}"),
+                format!(
+                    "{what} rewards do not match epoch {e}'s canonical blocks: missing slots {missing:?}, extra slots {extra:?}"
+                ),
             ));
         }
         Ok(())
@@ -68,8 +70,12 @@ pub(super) fn apply(
         let Some(&i) = index_of.get(&r.validator_index) else {
             continue;
         };
-        let inclusion = i64::try_from(r.inclusion_delay).map_err(|_| Error::Overflow("inclusion delay reward"))?;
-        parts[i].attestation = add(parts[i].attestation, add(add(r.head, r.target)?, add(r.source, inclusion)?)?)?;
+        let inclusion = i64::try_from(r.inclusion_delay)
+            .map_err(|_| Error::Overflow("inclusion delay reward"))?;
+        parts[i].attestation = add(
+            parts[i].attestation,
+            add(add(r.head, r.target)?, add(r.source, inclusion)?)?,
+        )?;
         parts[i].inactivity = add(parts[i].inactivity, r.inactivity)?;
     }
     for block in &rewards.sync_committee {
@@ -92,12 +98,16 @@ pub(super) fn apply(
             ));
         }
         if let Some(&i) = index_of.get(&block.data.proposer_index) {
-            let total = i64::try_from(block.data.total).map_err(|_| Error::Overflow("block reward"))?;
+            let total =
+                i64::try_from(block.data.total).map_err(|_| Error::Overflow("block reward"))?;
             parts[i].proposer = add(parts[i].proposer, total)?;
         }
     }
     for (record, mut b) in records.iter_mut().zip(parts) {
-        let explained = add(add(b.attestation, b.inactivity)?, add(b.sync_committee, b.proposer)?)?;
+        let explained = add(
+            add(b.attestation, b.inactivity)?,
+            add(b.sync_committee, b.proposer)?,
+        )?;
         b.unexplained = record
             .income
             .checked_sub(explained)

@@ -23,7 +23,10 @@ const RECORD_LEN: usize = 8 + 48 + 8 * 6 + 2 + 4 * 10 + 8 + 4 + 4 + 8 * 5;
 pub fn encode_records(ledger: &EpochLedger) -> Vec<u8> {
     let mut out = Vec::with_capacity(17 + RECORD_LEN * ledger.records.len());
     out.extend_from_slice(MAGIC);
-    let fork = ForkName::ALL.iter().position(|f| *f == ledger.fork).unwrap_or(0) as u8;
+    let fork = ForkName::ALL
+        .iter()
+        .position(|f| *f == ledger.fork)
+        .unwrap_or(0) as u8;
     out.push(fork);
     out.extend_from_slice(&ledger.epoch.as_u64().to_le_bytes());
     out.extend_from_slice(&(ledger.records.len() as u32).to_le_bytes());
@@ -61,7 +64,13 @@ pub fn encode_records(ledger: &EpochLedger) -> Vec<u8> {
         out.extend_from_slice(&r.el_values_missing.to_le_bytes());
         out.extend_from_slice(&r.fee_recipient_mismatches.to_le_bytes());
         let b = r.breakdown.unwrap_or_default();
-        for v in [b.attestation, b.inactivity, b.sync_committee, b.proposer, b.unexplained] {
+        for v in [
+            b.attestation,
+            b.inactivity,
+            b.sync_committee,
+            b.proposer,
+            b.unexplained,
+        ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
     }
@@ -76,10 +85,9 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn take<const N: usize>(&mut self) -> Result<[u8; N]> {
         let end = self.pos + N;
-        let slice = self
-            .bytes
-            .get(self.pos..end)
-            .ok_or_else(|| Error::Corrupt(format!("ledger record truncated at byte {}", self.pos)))?;
+        let slice = self.bytes.get(self.pos..end).ok_or_else(|| {
+            Error::Corrupt(format!("ledger record truncated at byte {}", self.pos))
+        })?;
         self.pos = end;
         let mut out = [0u8; N];
         out.copy_from_slice(slice);
@@ -103,7 +111,9 @@ impl Reader<'_> {
 pub fn decode_records(bytes: &[u8]) -> Result<EpochLedger> {
     let mut r = Reader { bytes, pos: 0 };
     if &r.take::<4>()? != MAGIC {
-        return Err(Error::Corrupt("ledger blob has an unknown format".to_owned()));
+        return Err(Error::Corrupt(
+            "ledger blob has an unknown format".to_owned(),
+        ));
     }
     let fork_code = r.u8()?;
     let fork = *ForkName::ALL

@@ -14,8 +14,8 @@ use std::collections::HashMap;
 
 use types::{Address, ChainSpec, ForkName, Hash256, Slot};
 
-use super::inputs::{BlockFacts, EpochInputs};
 use super::ValidatorEpoch;
+use super::inputs::{BlockFacts, EpochInputs};
 use crate::error::{Result, input_error};
 
 /// `integer_sqrt` of the consensus specs.
@@ -174,10 +174,18 @@ pub(super) fn proposals_and_el(
             continue; // no execution payload before Bellatrix
         }
         match values.get(&block.root) {
-            Some(value) if value.slot == block.slot && value.proposer_index == block.proposer_index => {
+            Some(value)
+                if value.slot == block.slot && value.proposer_index == block.proposer_index =>
+            {
                 let gwei = value.value_wei / types::U256::from(1_000_000_000u64);
                 let gwei = u64::try_from(gwei).map_err(|_| {
-                    input_error(e, format!("EL value of block at slot {} is implausibly large", block.slot))
+                    input_error(
+                        e,
+                        format!(
+                            "EL value of block at slot {} is implausibly large",
+                            block.slot
+                        ),
+                    )
                 })?;
                 record.el_rewards = record
                     .el_rewards
@@ -187,7 +195,10 @@ pub(super) fn proposals_and_el(
             Some(_) => {
                 return Err(input_error(
                     e,
-                    format!("EL value for block {} names another slot or proposer", block.root),
+                    format!(
+                        "EL value for block {} names another slot or proposer",
+                        block.root
+                    ),
                 ));
             }
             None => record.el_values_missing += 1,
@@ -232,8 +243,10 @@ pub(super) fn sync_committee(
         for (&i, slots) in &positions {
             let d = &mut records[i].duties;
             d.sync_expected += slots.len() as u32;
-            d.sync_participated +=
-                slots.iter().filter(|&&p| block.sync_committee_bits[p]).count() as u32;
+            d.sync_participated += slots
+                .iter()
+                .filter(|&&p| block.sync_committee_bits[p])
+                .count() as u32;
         }
     }
     Ok(())

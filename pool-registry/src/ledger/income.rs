@@ -28,7 +28,13 @@ pub(super) fn check_inputs(spec: &ChainSpec, inputs: &EpochInputs) -> Result<()>
             ));
         }
         if previous.is_some_and(|p| p >= block.slot) {
-            return Err(input_error(e, format!("blocks are not in ascending slot order at slot {}", block.slot)));
+            return Err(input_error(
+                e,
+                format!(
+                    "blocks are not in ascending slot order at slot {}",
+                    block.slot
+                ),
+            ));
         }
         previous = Some(block.slot);
     }
@@ -45,22 +51,35 @@ pub(super) fn check_inputs(spec: &ChainSpec, inputs: &EpochInputs) -> Result<()>
     }
     for c in &inputs.committees {
         if c.slot.epoch(spe) != e {
-            return Err(input_error(e, format!("committee at slot {} is not in epoch {e}", c.slot)));
+            return Err(input_error(
+                e,
+                format!("committee at slot {} is not in epoch {e}", c.slot),
+            ));
         }
     }
     for d in &inputs.proposer_duties {
         if d.slot.epoch(spe) != e {
-            return Err(input_error(e, format!("proposer duty at slot {} is not in epoch {e}", d.slot)));
+            return Err(input_error(
+                e,
+                format!("proposer duty at slot {} is not in epoch {e}", d.slot),
+            ));
         }
     }
     Ok(())
 }
 
-fn by_index(epoch: types::Epoch, entries: &[ValidatorEntry], what: &str) -> Result<HashMap<u64, usize>> {
+fn by_index(
+    epoch: types::Epoch,
+    entries: &[ValidatorEntry],
+    what: &str,
+) -> Result<HashMap<u64, usize>> {
     let mut map = HashMap::with_capacity(entries.len());
     for (i, v) in entries.iter().enumerate() {
         if map.insert(v.index, i).is_some() {
-            return Err(input_error(epoch, format!("validator {} appears twice in {what}", v.index)));
+            return Err(input_error(
+                epoch,
+                format!("validator {} appears twice in {what}", v.index),
+            ));
         }
     }
     Ok(map)
@@ -91,7 +110,10 @@ pub(super) fn cl_income(
         if keys.contains(&v.validator.pubkey) && !end.contains_key(&v.index) {
             return Err(input_error(
                 e,
-                format!("validator {} is in validators_start but missing from validators_end", v.index),
+                format!(
+                    "validator {} is in validators_start but missing from validators_end",
+                    v.index
+                ),
             ));
         }
     }
@@ -120,7 +142,10 @@ pub(super) fn cl_income(
         sums
     };
     if electra && inputs.pending_deposits_end.is_none() {
-        return Err(input_error(e, "pending_deposits_end is required from Electra on"));
+        return Err(input_error(
+            e,
+            "pending_deposits_end is required from Electra on",
+        ));
     }
     let pending_start = pending_sum(&inputs.pending_deposits_start);
     let pending_end = pending_sum(&inputs.pending_deposits_end);
@@ -132,13 +157,14 @@ pub(super) fn cl_income(
             continue;
         }
         let before = start.get(&v.index).map(|&i| &inputs.validators_start[i]);
-        if let Some(b) = before {
-            if b.validator.pubkey != pubkey {
-                return Err(input_error(
-                    e,
-                    format!("validator {} has different keys in validators_start and validators_end", v.index),
-                ));
-            }
+        if before.is_some_and(|b| b.validator.pubkey != pubkey) {
+            return Err(input_error(
+                e,
+                format!(
+                    "validator {} has different keys in validators_start and validators_end",
+                    v.index
+                ),
+            ));
         }
         let balance_start = before.map_or(0, |b| b.balance);
         let withdrawn = withdrawals.get(&v.index).copied().unwrap_or(0);
@@ -150,7 +176,8 @@ pub(super) fn cl_income(
         } else {
             i128::from(bridge_deposits.get(&pubkey).copied().unwrap_or(0))
         };
-        let income = i128::from(v.balance) - i128::from(balance_start) + i128::from(withdrawn) - deposits;
+        let income =
+            i128::from(v.balance) - i128::from(balance_start) + i128::from(withdrawn) - deposits;
         records.push(ValidatorEpoch {
             validator_index: v.index,
             pubkey,
@@ -163,7 +190,10 @@ pub(super) fn cl_income(
             status: v.status,
             slashed_start: before.is_some_and(|b| b.validator.slashed),
             slashed_end: v.validator.slashed,
-            credentials_mismatch: !credentials_match(&v.validator.withdrawal_credentials, &pool_credentials),
+            credentials_mismatch: !credentials_match(
+                &v.validator.withdrawal_credentials,
+                &pool_credentials,
+            ),
             duties: Duties::default(),
             el_rewards: 0,
             el_values_missing: 0,

@@ -15,9 +15,7 @@
 //! | `rewards` | `POST /eth/v1/beacon/rewards/attestations/{e-2}`, `GET …/rewards/blocks/{slot}`, `POST …/rewards/sync_committee/{slot}` |
 
 use serde::{Deserialize, Serialize};
-use types::{
-    Address, Epoch, EthSpec, Hash256, PublicKeyBytes, SignedBeaconBlock, Slot, U256,
-};
+use types::{Address, Epoch, EthSpec, Hash256, PublicKeyBytes, SignedBeaconBlock, Slot, U256};
 
 /// `ValidatorStatus` of the Beacon API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -397,33 +395,38 @@ impl BlockFacts {
                 let body = &b.message.body;
                 facts.attestations = phase0_attestations!(body);
                 facts.deposits = deposits_of(&body.deposits);
-                facts.sync_committee_bits = body.sync_aggregate.sync_committee_bits.iter().collect();
+                facts.sync_committee_bits =
+                    body.sync_aggregate.sync_committee_bits.iter().collect();
             }
             SignedBeaconBlock::Bellatrix(b) => {
                 let body = &b.message.body;
                 facts.attestations = phase0_attestations!(body);
                 facts.deposits = deposits_of(&body.deposits);
-                facts.sync_committee_bits = body.sync_aggregate.sync_committee_bits.iter().collect();
+                facts.sync_committee_bits =
+                    body.sync_aggregate.sync_committee_bits.iter().collect();
             }
             SignedBeaconBlock::Capella(b) => {
                 let body = &b.message.body;
                 facts.attestations = phase0_attestations!(body);
                 facts.deposits = deposits_of(&body.deposits);
-                facts.sync_committee_bits = body.sync_aggregate.sync_committee_bits.iter().collect();
+                facts.sync_committee_bits =
+                    body.sync_aggregate.sync_committee_bits.iter().collect();
                 facts.withdrawals = withdrawals_of(&body.execution_payload.withdrawals);
             }
             SignedBeaconBlock::Deneb(b) => {
                 let body = &b.message.body;
                 facts.attestations = phase0_attestations!(body);
                 facts.deposits = deposits_of(&body.deposits);
-                facts.sync_committee_bits = body.sync_aggregate.sync_committee_bits.iter().collect();
+                facts.sync_committee_bits =
+                    body.sync_aggregate.sync_committee_bits.iter().collect();
                 facts.withdrawals = withdrawals_of(&body.execution_payload.withdrawals);
             }
             SignedBeaconBlock::Electra(b) | SignedBeaconBlock::Fulu(b) => {
                 let body = &b.message.body;
                 facts.attestations = electra_attestations!(body);
                 facts.deposits = deposits_of(&body.deposits);
-                facts.sync_committee_bits = body.sync_aggregate.sync_committee_bits.iter().collect();
+                facts.sync_committee_bits =
+                    body.sync_aggregate.sync_committee_bits.iter().collect();
                 facts.withdrawals = withdrawals_of(&body.execution_payload.withdrawals);
                 facts.deposit_requests = body
                     .execution_requests

@@ -185,7 +185,10 @@ pub fn account_epoch(
         ));
     }
     if epoch.as_u64() == 0 {
-        return Err(input_error(epoch, "epoch 0 has no previous state to start from"));
+        return Err(input_error(
+            epoch,
+            "epoch 0 has no previous state to start from",
+        ));
     }
     income::check_inputs(spec, inputs)?;
     let mut records = income::cl_income(spec, keys, pool_credentials, inputs)?;

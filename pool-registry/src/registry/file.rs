@@ -87,7 +87,10 @@ fn d_rebase() -> Spanned<u64> {
     Spanned::new(0..0, SanityLimits::LIDO_MAINNET.max_positive_rebase_1e9)
 }
 fn d_slashing() -> Spanned<u64> {
-    Spanned::new(0..0, SanityLimits::LIDO_MAINNET.initial_slashing_amount_pwei)
+    Spanned::new(
+        0..0,
+        SanityLimits::LIDO_MAINNET.initial_slashing_amount_pwei,
+    )
 }
 fn d_inactivity() -> Spanned<u64> {
     Spanned::new(
@@ -96,7 +99,10 @@ fn d_inactivity() -> Spanned<u64> {
     )
 }
 fn d_window() -> Spanned<u64> {
-    Spanned::new(0..0, SanityLimits::LIDO_MAINNET.negative_rebase_window_epochs)
+    Spanned::new(
+        0..0,
+        SanityLimits::LIDO_MAINNET.negative_rebase_window_epochs,
+    )
 }
 
 impl Default for RawSanity {
@@ -149,7 +155,12 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err(&self, span: Range<usize>, field: impl Into<String>, message: impl Into<String>) -> Error {
+    fn err(
+        &self,
+        span: Range<usize>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Error {
         let line = if span == (0..0) {
             self.fallback
         } else {
@@ -173,7 +184,8 @@ fn field_at_line(text: &str, line: usize) -> String {
     };
     let header_of = |l: &str| {
         let t = l.trim();
-        t.starts_with('[').then(|| t.trim_matches(|c| c == '[' || c == ']').trim().to_owned())
+        t.starts_with('[')
+            .then(|| t.trim_matches(|c| c == '[' || c == ']').trim().to_owned())
     };
     if let Some(header) = header_of(current) {
         return header;
@@ -260,7 +272,13 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Registry> {
         let operator_bps = match &op.operator_bps {
             Some(bps) => {
                 let value = *bps.get_ref();
-                check_bps_sum(&ctx, bps.span(), &field("operator_bps"), pool.fees.protocol_bps, value)?;
+                check_bps_sum(
+                    &ctx,
+                    bps.span(),
+                    &field("operator_bps"),
+                    pool.fees.protocol_bps,
+                    value,
+                )?;
                 Some(value as u16)
             }
             None => None,
@@ -272,9 +290,8 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Registry> {
                     .map_err(|m| ctx.err(key.span(), field(&format!("keys[{k}]")), m))?,
             );
             let location = format!("{}:{}", path.display(), ctx.lines.line(key.span().start));
-            claim_key(&mut key_owner, pubkey, id, location).map_err(|m| {
-                ctx.err(key.span(), field(&format!("keys[{k}]")), m)
-            })?;
+            claim_key(&mut key_owner, pubkey, id, location)
+                .map_err(|m| ctx.err(key.span(), field(&format!("keys[{k}]")), m))?;
             keys.push(pubkey);
         }
         if let Some(keys_file) = &op.keys_file {
@@ -314,7 +331,11 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Registry> {
             },
         );
     }
-    Ok(Registry::new(path.to_path_buf(), pool, operators.into_values().collect()))
+    Ok(Registry::new(
+        path.to_path_buf(),
+        pool,
+        operators.into_values().collect(),
+    ))
 }
 
 fn claim_key(
@@ -334,7 +355,13 @@ fn claim_key(
     Ok(())
 }
 
-fn check_bps_sum(ctx: &Ctx<'_>, span: Range<usize>, field: &str, protocol: u16, operator: u64) -> Result<()> {
+fn check_bps_sum(
+    ctx: &Ctx<'_>,
+    span: Range<usize>,
+    field: &str,
+    protocol: u16,
+    operator: u64,
+) -> Result<()> {
     if u64::from(protocol) + operator > 10_000 {
         return Err(ctx.err(
             span,
@@ -353,7 +380,11 @@ fn validate_pool(ctx: &Ctx<'_>, raw: RawPool) -> Result<PoolConfig> {
         return Err(ctx.err(raw.name.span(), "pool.name", "must not be empty"));
     }
     let wc = parse_hex::<32>(raw.withdrawal_credentials.get_ref()).map_err(|m| {
-        ctx.err(raw.withdrawal_credentials.span(), "pool.withdrawal_credentials", m)
+        ctx.err(
+            raw.withdrawal_credentials.span(),
+            "pool.withdrawal_credentials",
+            m,
+        )
     })?;
     if !matches!(wc[0], 0x01 | 0x02) || wc[1..12].iter().any(|&b| b != 0) {
         return Err(ctx.err(
@@ -366,7 +397,11 @@ fn validate_pool(ctx: &Ctx<'_>, raw: RawPool) -> Result<PoolConfig> {
         .map_err(|m| ctx.err(raw.el_rewards_vault.span(), "pool.el_rewards_vault", m))?;
     let frame_epochs = *raw.frame_epochs.get_ref();
     if frame_epochs == 0 {
-        return Err(ctx.err(raw.frame_epochs.span(), "pool.frame_epochs", "must be at least 1"));
+        return Err(ctx.err(
+            raw.frame_epochs.span(),
+            "pool.frame_epochs",
+            "must be at least 1",
+        ));
     }
     let fees = raw.fees.into_inner();
     let protocol_bps = *fees.protocol_bps.get_ref();
@@ -379,7 +414,13 @@ fn validate_pool(ctx: &Ctx<'_>, raw: RawPool) -> Result<PoolConfig> {
     }
     let protocol_bps = protocol_bps as u16;
     let operator_bps = *fees.operator_bps.get_ref();
-    check_bps_sum(ctx, fees.operator_bps.span(), "pool.fees.operator_bps", protocol_bps, operator_bps)?;
+    check_bps_sum(
+        ctx,
+        fees.operator_bps.span(),
+        "pool.fees.operator_bps",
+        protocol_bps,
+        operator_bps,
+    )?;
     let shares = raw.shares.into_inner().initial_total_shares;
     let total_shares = match shares.get_ref() {
         IntOrString::Int(v) if *v > 0 => U256::from(*v as u64),
@@ -393,7 +434,11 @@ fn validate_pool(ctx: &Ctx<'_>, raw: RawPool) -> Result<PoolConfig> {
         IntOrString::Str(s) => match U256::from_str_radix(s, 10) {
             Ok(v) if !v.is_zero() => v,
             Ok(_) => {
-                return Err(ctx.err(shares.span(), "pool.shares.initial_total_shares", "must be positive"));
+                return Err(ctx.err(
+                    shares.span(),
+                    "pool.shares.initial_total_shares",
+                    "must be positive",
+                ));
             }
             Err(e) => {
                 return Err(ctx.err(

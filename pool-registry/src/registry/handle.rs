@@ -66,8 +66,12 @@ impl RegistryHandle {
             Ok(ReloadOutcome::Replaced)
         });
         match &result {
-            Ok(outcome) => tracing::info!(path = %self.path.display(), ?outcome, "registry reloaded"),
-            Err(error) => tracing::warn!(path = %self.path.display(), %error, "registry reload failed; keeping the previous registry"),
+            Ok(outcome) => {
+                tracing::info!(path = %self.path.display(), ?outcome, "registry reloaded")
+            }
+            Err(error) => {
+                tracing::warn!(path = %self.path.display(), %error, "registry reload failed; keeping the previous registry")
+            }
         }
         result
     }

@@ -141,7 +141,11 @@ pub struct Registry {
 
 impl Registry {
     fn new(source: PathBuf, pool: PoolConfig, operators: Vec<Operator>) -> Self {
-        let by_id = operators.iter().enumerate().map(|(i, o)| (o.id, i)).collect();
+        let by_id = operators
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.id, i))
+            .collect();
         let by_key = operators
             .iter()
             .flat_map(|o| o.keys.iter().map(move |k| (*k, o.id)))

@@ -51,7 +51,12 @@ fn parse(text: &str) -> Result<Registry> {
 
 fn expect_error(text: &str, line: usize, field: &str, needle: &str) {
     match parse(text) {
-        Err(Error::Registry { file, line: l, field: f, message }) => {
+        Err(Error::Registry {
+            file,
+            line: l,
+            field: f,
+            message,
+        }) => {
             assert_eq!(file, Path::new("/etc/pool/registry.toml"));
             assert_eq!((l, f.as_str()), (line, field), "message: {message}");
             assert!(message.contains(needle), "{message:?} lacks {needle:?}");
@@ -63,10 +68,19 @@ fn expect_error(text: &str, line: usize, field: &str, needle: &str) {
 #[test]
 fn valid_registry_with_defaults_and_lookups() {
     let r = parse(&registry_text("")).unwrap();
-    assert_eq!(r.pool().frame, FrameConfig { start_epoch: 0, epochs: 4 });
+    assert_eq!(
+        r.pool().frame,
+        FrameConfig {
+            start_epoch: 0,
+            epochs: 4
+        }
+    );
     assert_eq!(r.pool().sanity, SanityLimits::LIDO_MAINNET);
     assert!(!r.pool().allow_other_fee_recipients);
-    assert_eq!(r.pool().initial_total_shares, U256::from(10u64).pow(U256::from(21u64)));
+    assert_eq!(
+        r.pool().initial_total_shares,
+        U256::from(10u64).pow(U256::from(21u64))
+    );
     assert_eq!(r.key_count(), 3);
     let k3 = PublicKeyBytes::from([3u8; 48]);
     assert_eq!(r.operator_of(&k3).map(|o| o.id), Some(2));
@@ -78,7 +92,9 @@ fn valid_registry_with_defaults_and_lookups() {
 
 #[test]
 fn duplicate_operator_id_names_line_and_field() {
-    let text = registry_text("\n[[operators]]\nid = 2\nname = \"Gamma\"\nreward_address = \"0x0303030303030303030303030303030303030303\"\n");
+    let text = registry_text(
+        "\n[[operators]]\nid = 2\nname = \"Gamma\"\nreward_address = \"0x0303030303030303030303030303030303030303\"\n",
+    );
     let line = text.lines().position(|l| l == "id = 2").unwrap() + 1;
     let second = text.lines().skip(line).position(|l| l == "id = 2").unwrap() + line + 1;
     expect_error(&text, second, "operators[2].id", "duplicate operator id 2");
@@ -92,7 +108,12 @@ fn key_in_two_operators() {
         key(1)
     ));
     let line = text.lines().count();
-    expect_error(&text, line, "operators[2].keys[0]", "already belongs to operator 1");
+    expect_error(
+        &text,
+        line,
+        "operators[2].keys[0]",
+        "already belongs to operator 1",
+    );
 }
 
 #[test]
@@ -102,16 +123,29 @@ fn bad_hex_in_key() {
         "03".repeat(20),
         "00".repeat(47)
     ));
-    expect_error(&text, text.lines().count(), "operators[2].keys[0]", "is not hex");
+    expect_error(
+        &text,
+        text.lines().count(),
+        "operators[2].keys[0]",
+        "is not hex",
+    );
 }
 
 #[test]
 fn bps_sum_over_10000() {
     let text = registry_text("").replace("operator_bps = 700", "operator_bps = 9501");
-    let line = text.lines().position(|l| l == "operator_bps = 9501").unwrap() + 1;
+    let line = text
+        .lines()
+        .position(|l| l == "operator_bps = 9501")
+        .unwrap()
+        + 1;
     expect_error(&text, line, "operators[1].operator_bps", "exceeds 10000");
     let text = registry_text("").replace("operator_bps = 500", "operator_bps = 9600");
-    let line = text.lines().position(|l| l == "operator_bps = 9600").unwrap() + 1;
+    let line = text
+        .lines()
+        .position(|l| l == "operator_bps = 9600")
+        .unwrap()
+        + 1;
     expect_error(&text, line, "pool.fees.operator_bps", "exceeds 10000");
 }
 
@@ -121,7 +155,12 @@ fn missing_keys_file() {
         "\n[[operators]]\nid = 3\nname = \"Gamma\"\nreward_address = \"0x{}\"\nkeys_file = \"keys/gamma.txt\"\n",
         "03".repeat(20)
     ));
-    expect_error(&text, text.lines().count(), "operators[2].keys_file", "cannot read /etc/pool/keys/gamma.txt");
+    expect_error(
+        &text,
+        text.lines().count(),
+        "operators[2].keys_file",
+        "cannot read /etc/pool/keys/gamma.txt",
+    );
 }
 
 #[test]
@@ -129,7 +168,11 @@ fn keys_file_errors_name_the_keys_file_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("gamma.txt"),
-        format!("# gamma's keys\n{}\n\n{}  # duplicate of operator 2\n", key(7), key(3)),
+        format!(
+            "# gamma's keys\n{}\n\n{}  # duplicate of operator 2\n",
+            key(7),
+            key(3)
+        ),
     )
     .unwrap();
     let text = registry_text(&format!(
@@ -138,23 +181,39 @@ fn keys_file_errors_name_the_keys_file_line() {
     ));
     let path = dir.path().join("registry.toml");
     match Registry::parse(&path, &text) {
-        Err(Error::Registry { file, line, field, message }) => {
+        Err(Error::Registry {
+            file,
+            line,
+            field,
+            message,
+        }) => {
             assert_eq!(file, dir.path().join("gamma.txt"));
             assert_eq!(line, 4);
             assert_eq!(field, "operators[2].keys_file");
-            assert!(message.contains("already belongs to operator 2"), "{message}");
+            assert!(
+                message.contains("already belongs to operator 2"),
+                "{message}"
+            );
         }
         other => panic!("{other:?}"),
     }
     // Without the duplicate the file loads, comments and blank lines ignored.
-    std::fs::write(dir.path().join("gamma.txt"), format!("# gamma\n{}\n", key(7))).unwrap();
+    std::fs::write(
+        dir.path().join("gamma.txt"),
+        format!("# gamma\n{}\n", key(7)),
+    )
+    .unwrap();
     let r = Registry::parse(&path, &text).unwrap();
-    assert_eq!(r.operator(3).unwrap().keys, vec![PublicKeyBytes::from([7u8; 48])]);
+    assert_eq!(
+        r.operator(3).unwrap().keys,
+        vec![PublicKeyBytes::from([7u8; 48])]
+    );
 }
 
 #[test]
 fn bad_credentials_and_syntax_errors() {
-    let text = registry_text("").replace("0x010000000000000000000000", "0x030000000000000000000000");
+    let text =
+        registry_text("").replace("0x010000000000000000000000", "0x030000000000000000000000");
     expect_error(&text, 3, "pool.withdrawal_credentials", "0x01 or 0x02");
     let text = registry_text("").replace("frame_epochs = 4", "frame_epochs = \"four\"");
     expect_error(&text, 5, "pool.frame_epochs", "");
@@ -184,7 +243,11 @@ fn reload_keeps_the_old_registry_on_failure() {
     assert_eq!(*handle.current(), *before);
 
     // Frame geometry changes are refused.
-    std::fs::write(&path, registry_text("").replace("frame_epochs = 4", "frame_epochs = 5")).unwrap();
+    std::fs::write(
+        &path,
+        registry_text("").replace("frame_epochs = 4", "frame_epochs = 5"),
+    )
+    .unwrap();
     assert!(matches!(handle.reload(), Err(Error::ReloadRefused(_))));
     assert_eq!(*handle.current(), *before);
 
@@ -208,19 +271,31 @@ fn snapshot_captures_assignment_and_terms() {
     assert_eq!(s.operators[&2].operator_bps, 700);
     assert_eq!(s.operator_of(&PublicKeyBytes::from([1u8; 48])), Some(1));
     // Moving a key changes the snapshot root.
-    let moved = parse(&registry_text("").replace(&format!("keys = [\"{}\"]", key(3)), "keys = []").replace(
-        &format!("keys = [\"{}\", \"{}\"]", key(1), key(2)),
-        &format!("keys = [\"{}\", \"{}\", \"{}\"]", key(1), key(2), key(3)),
-    ))
+    let moved = parse(
+        &registry_text("")
+            .replace(&format!("keys = [\"{}\"]", key(3)), "keys = []")
+            .replace(
+                &format!("keys = [\"{}\", \"{}\"]", key(1), key(2)),
+                &format!("keys = [\"{}\", \"{}\", \"{}\"]", key(1), key(2), key(3)),
+            ),
+    )
     .unwrap();
-    assert_eq!(moved.snapshot(5).operator_of(&PublicKeyBytes::from([3u8; 48])), Some(1));
+    assert_eq!(
+        moved
+            .snapshot(5)
+            .operator_of(&PublicKeyBytes::from([3u8; 48])),
+        Some(1)
+    );
     assert_ne!(moved.snapshot(5).root().unwrap(), s.root().unwrap());
     assert_eq!(r.snapshot(5).root().unwrap(), s.root().unwrap());
 }
 
 #[test]
 fn frame_geometry() {
-    let f = FrameConfig { start_epoch: 10, epochs: 4 };
+    let f = FrameConfig {
+        start_epoch: 10,
+        epochs: 4,
+    };
     assert_eq!(f.frame_of(Epoch(9)), None);
     assert_eq!(f.frame_of(Epoch(10)), Some(0));
     assert_eq!(f.frame_of(Epoch(13)), Some(0));

@@ -85,8 +85,13 @@ impl Acc {
     }
 
     fn effectiveness_ppm(&self) -> u64 {
-        let earned = 14 * self.source + 26 * self.target + 14 * self.head + 8 * self.proposals_made + 2 * self.sync_participated;
-        let possible = 54 * self.attestation_duties + 8 * self.proposals_assigned + 2 * self.sync_expected;
+        let earned = 14 * self.source
+            + 26 * self.target
+            + 14 * self.head
+            + 8 * self.proposals_made
+            + 2 * self.sync_participated;
+        let possible =
+            54 * self.attestation_duties + 8 * self.proposals_assigned + 2 * self.sync_expected;
         if possible == 0 {
             0
         } else {
@@ -112,12 +117,14 @@ impl Acc {
             operator_fee_gwei: 0,
             protocol_fee_gwei: 0,
             attestation_duties: self.attestation_duties,
-            attestations_missed: self.attestation_duties - self.attestations_included.min(self.attestation_duties),
+            attestations_missed: self.attestation_duties
+                - self.attestations_included.min(self.attestation_duties),
             source_timely: self.source,
             target_timely: self.target,
             head_timely: self.head,
             proposals_assigned: self.proposals_assigned,
-            proposals_missed: self.proposals_assigned - self.proposals_made.min(self.proposals_assigned),
+            proposals_missed: self.proposals_assigned
+                - self.proposals_made.min(self.proposals_assigned),
             sync_expected: self.sync_expected,
             sync_missed: self.sync_expected - self.sync_participated.min(self.sync_expected),
             effectiveness_ppm: self.effectiveness_ppm(),
@@ -198,19 +205,28 @@ impl<'a> ReportBuilder<'a> {
                 ledger.epoch, snapshot.frame
             )));
         }
-        if !self.snapshot_roots.contains_key(&snapshot.frame) {
-            self.snapshot_roots.insert(snapshot.frame, snapshot.root()?);
+        if let std::collections::btree_map::Entry::Vacant(slot) =
+            self.snapshot_roots.entry(snapshot.frame)
+        {
+            slot.insert(snapshot.root()?);
         }
         let is_first = ledger.epoch == self.first_epoch;
         let is_last = ledger.epoch == self.last_epoch;
         for id in snapshot.operators.keys() {
             self.operators.entry(*id).or_default();
         }
-        if self.assignments.as_ref().is_some_and(|(f, _)| *f != snapshot.frame) {
+        if self
+            .assignments
+            .as_ref()
+            .is_some_and(|(f, _)| *f != snapshot.frame)
+        {
             self.assignments = None;
         }
         let (_, assignments) = self.assignments.get_or_insert_with(|| {
-            (snapshot.frame, snapshot.assignments.iter().map(|(k, v)| (*k, *v)).collect())
+            (
+                snapshot.frame,
+                snapshot.assignments.iter().map(|(k, v)| (*k, *v)).collect(),
+            )
         });
         for r in &ledger.records {
             let id = assignments.get(&r.pubkey).copied().ok_or_else(|| {
@@ -235,7 +251,8 @@ impl<'a> ReportBuilder<'a> {
             acc.newly_slashed += u64::from(r.newly_slashed());
             let d = &r.duties;
             acc.attestation_duties += u64::from(d.attestation_duties);
-            acc.attestations_included += u64::from(d.attestation_included.min(d.attestation_duties));
+            acc.attestations_included +=
+                u64::from(d.attestation_included.min(d.attestation_duties));
             acc.source += u64::from(d.source_timely.min(d.attestation_duties));
             acc.target += u64::from(d.target_timely.min(d.attestation_duties));
             acc.head += u64::from(d.head_timely.min(d.attestation_duties));
@@ -296,7 +313,8 @@ impl<'a> ReportBuilder<'a> {
         let mut window_slashed: u64 = 0;
         let mut seen = BTreeSet::new();
         for s in window {
-            if s.epoch.as_u64() < window_start || s.epoch > self.last_epoch || !seen.insert(s.epoch) {
+            if s.epoch.as_u64() < window_start || s.epoch > self.last_epoch || !seen.insert(s.epoch)
+            {
                 return Err(report_err(format!(
                     "window summary of epoch {} is outside [{window_start}, {}] or repeated",
                     s.epoch, self.last_epoch
@@ -309,7 +327,12 @@ impl<'a> ReportBuilder<'a> {
         // Per operator figures and fees.
         let previous_cumulative: BTreeMap<OperatorId, U256> = p
             .previous
-            .map(|r| r.operators.iter().map(|o| (o.operator_id, o.cumulative_fee_wei)).collect())
+            .map(|r| {
+                r.operators
+                    .iter()
+                    .map(|o| (o.operator_id, o.cumulative_fee_wei))
+                    .collect()
+            })
             .unwrap_or_default();
         let mut ids: BTreeSet<OperatorId> = self.operators.keys().copied().collect();
         ids.extend(previous_cumulative.keys().copied());

@@ -34,7 +34,10 @@ pub fn diff_reports(expected: &FrameReport, actual: &FrameReport) -> Result<Vec<
 }
 
 fn show(v: Option<&Value>) -> String {
-    v.map_or_else(|| "absent".to_owned(), |v| crate::canonical::to_canonical_json(v).unwrap_or_else(|_| v.to_string()))
+    v.map_or_else(
+        || "absent".to_owned(),
+        |v| crate::canonical::to_canonical_json(v).unwrap_or_else(|_| v.to_string()),
+    )
 }
 
 fn join(prefix: &str, key: &str) -> String {
@@ -62,22 +65,35 @@ fn diff_value(path: &str, expected: &Value, actual: &Value, out: &mut Vec<FieldD
                 let p = join(path, k);
                 match (a.get(k), b.get(k)) {
                     (Some(x), Some(y)) => diff_value(&p, x, y, out),
-                    (x, y) => out.push(FieldDiff { path: p, expected: show(x), actual: show(y) }),
+                    (x, y) => out.push(FieldDiff {
+                        path: p,
+                        expected: show(x),
+                        actual: show(y),
+                    }),
                 }
             }
         }
         (Value::Array(a), Value::Array(b))
-            if a.iter().chain(b).all(|v| operator_id(v).is_some()) && !(a.is_empty() && b.is_empty()) =>
+            if a.iter().chain(b).all(|v| operator_id(v).is_some())
+                && !(a.is_empty() && b.is_empty()) =>
         {
             let mut ids: Vec<String> = a.iter().chain(b).filter_map(operator_id).collect();
             ids.sort_by(|x, y| x.len().cmp(&y.len()).then(x.cmp(y)));
             ids.dedup();
             for id in ids {
-                let find = |list: &[Value]| list.iter().find(|v| operator_id(v).as_deref() == Some(id.as_str())).cloned();
+                let find = |list: &[Value]| {
+                    list.iter()
+                        .find(|v| operator_id(v).as_deref() == Some(id.as_str()))
+                        .cloned()
+                };
                 let p = format!("{path}[id={id}]");
                 match (find(a), find(b)) {
                     (Some(x), Some(y)) => diff_value(&p, &x, &y, out),
-                    (x, y) => out.push(FieldDiff { path: p, expected: show(x.as_ref()), actual: show(y.as_ref()) }),
+                    (x, y) => out.push(FieldDiff {
+                        path: p,
+                        expected: show(x.as_ref()),
+                        actual: show(y.as_ref()),
+                    }),
                 }
             }
         }
@@ -86,13 +102,21 @@ fn diff_value(path: &str, expected: &Value, actual: &Value, out: &mut Vec<FieldD
                 let p = format!("{path}[{i}]");
                 match (a.get(i), b.get(i)) {
                     (Some(x), Some(y)) => diff_value(&p, x, y, out),
-                    (x, y) => out.push(FieldDiff { path: p, expected: show(x), actual: show(y) }),
+                    (x, y) => out.push(FieldDiff {
+                        path: p,
+                        expected: show(x),
+                        actual: show(y),
+                    }),
                 }
             }
         }
         (x, y) => {
             if x != y {
-                out.push(FieldDiff { path: path.to_owned(), expected: show(Some(x)), actual: show(Some(y)) });
+                out.push(FieldDiff {
+                    path: path.to_owned(),
+                    expected: show(Some(x)),
+                    actual: show(Some(y)),
+                });
             }
         }
     }

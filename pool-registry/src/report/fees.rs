@@ -47,7 +47,11 @@ mod tests {
         // operator = 50_000_000, protocol = 50_000_000.
         assert_eq!(
             split_fees(1_000_000_007, 500, 500),
-            FeeSplit { total: 100_000_000, operator: 50_000_000, protocol: 50_000_000 }
+            FeeSplit {
+                total: 100_000_000,
+                operator: 50_000_000,
+                protocol: 50_000_000
+            }
         );
     }
 
@@ -56,7 +60,14 @@ mod tests {
         // R = 999, 3 + 4 bps... use bps that do not divide: F = floor(999*700/10000) = 69,
         // operator = floor(69*400/700) = 39, protocol = 30.
         let split = split_fees(999, 300, 400);
-        assert_eq!(split, FeeSplit { total: 69, operator: 39, protocol: 30 });
+        assert_eq!(
+            split,
+            FeeSplit {
+                total: 69,
+                operator: 39,
+                protocol: 30
+            }
+        );
         assert_eq!(split.operator + split.protocol, split.total);
     }
 
@@ -70,14 +81,35 @@ mod tests {
     #[test]
     fn zero_rates() {
         assert_eq!(split_fees(1_000, 0, 0), FeeSplit::default());
-        assert_eq!(split_fees(1_000, 0, 1000), FeeSplit { total: 100, operator: 100, protocol: 0 });
-        assert_eq!(split_fees(1_000, 1000, 0), FeeSplit { total: 100, operator: 0, protocol: 100 });
+        assert_eq!(
+            split_fees(1_000, 0, 1000),
+            FeeSplit {
+                total: 100,
+                operator: 100,
+                protocol: 0
+            }
+        );
+        assert_eq!(
+            split_fees(1_000, 1000, 0),
+            FeeSplit {
+                total: 100,
+                operator: 0,
+                protocol: 100
+            }
+        );
     }
 
     #[test]
     fn tiny_rewards_round_down_to_zero() {
         assert_eq!(split_fees(9, 500, 500), FeeSplit::default()); // 9*1000/10000 = 0.9
-        assert_eq!(split_fees(10, 500, 500), FeeSplit { total: 1, operator: 0, protocol: 1 });
+        assert_eq!(
+            split_fees(10, 500, 500),
+            FeeSplit {
+                total: 1,
+                operator: 0,
+                protocol: 1
+            }
+        );
     }
 
     #[test]

@@ -66,7 +66,8 @@ pub fn compute_rate(inputs: &RateInputs) -> Result<RateOutcome> {
         / e18();
     let magnitude = U256::from(inputs.net_rewards_wei.unsigned_abs());
     let p1 = if inputs.net_rewards_wei >= 0 {
-        p0.checked_add(magnitude).ok_or(Error::Overflow("P1 = P0 + R"))?
+        p0.checked_add(magnitude)
+            .ok_or(Error::Overflow("P1 = P0 + R"))?
     } else {
         p0.checked_sub(magnitude)
             .ok_or(Error::Overflow("P1 = P0 + R (losses exceed the pool)"))?
@@ -75,7 +76,9 @@ pub fn compute_rate(inputs: &RateInputs) -> Result<RateOutcome> {
         U256::ZERO
     } else {
         if p1 <= inputs.fees_wei {
-            return Err(Error::Overflow("shares to mint: fees are not below the pooled ether"));
+            return Err(Error::Overflow(
+                "shares to mint: fees are not below the pooled ether",
+            ));
         }
         inputs
             .fees_wei
@@ -158,7 +161,10 @@ mod tests {
         assert_eq!(out.apr_ppm, 328_500);
         // The fee shares are worth the fees at the new rate, less one wei of rounding.
         let fee_value = out.shares_minted * out.rate / e18();
-        assert_eq!(U256::from(100_000_000_000_000_000u128) - fee_value, U256::from(1u64));
+        assert_eq!(
+            U256::from(100_000_000_000_000_000u128) - fee_value,
+            U256::from(1u64)
+        );
     }
 
     #[test]
@@ -203,9 +209,20 @@ mod tests {
             duration_seconds: 1,
         };
         assert!(compute_rate(&base).is_err());
-        assert!(compute_rate(&RateInputs { share_supply: U256::ZERO, ..base }).is_err());
         assert!(
-            compute_rate(&RateInputs { net_rewards_wei: 0, fees_wei: eth(2), ..base }).is_err()
+            compute_rate(&RateInputs {
+                share_supply: U256::ZERO,
+                ..base
+            })
+            .is_err()
+        );
+        assert!(
+            compute_rate(&RateInputs {
+                net_rewards_wei: 0,
+                fees_wei: eth(2),
+                ..base
+            })
+            .is_err()
         );
     }
 }

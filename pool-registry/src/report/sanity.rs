@@ -87,22 +87,36 @@ pub enum SanityViolation {
 impl std::fmt::Display for SanityViolation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::AnnualBalanceIncrease { actual_bps: Some(a), limit_bps } => write!(
+            Self::AnnualBalanceIncrease {
+                actual_bps: Some(a),
+                limit_bps,
+            } => write!(
                 f,
                 "annual CL balance increase {a} bps exceeds the limit of {limit_bps} bps"
             ),
-            Self::AnnualBalanceIncrease { actual_bps: None, .. } => {
+            Self::AnnualBalanceIncrease {
+                actual_bps: None, ..
+            } => {
                 write!(f, "positive CL income on a zero CL balance base")
             }
-            Self::PositiveRebase { actual_1e9, limit_1e9 } => write!(
+            Self::PositiveRebase {
+                actual_1e9,
+                limit_1e9,
+            } => write!(
                 f,
                 "positive rebase {actual_1e9}e-9 exceeds the limit of {limit_1e9}e-9"
             ),
-            Self::NegativeRebase { decrease_gwei, allowed_gwei } => write!(
+            Self::NegativeRebase {
+                decrease_gwei,
+                allowed_gwei,
+            } => write!(
                 f,
                 "CL decrease of {decrease_gwei} gwei over the window exceeds the allowed {allowed_gwei} gwei"
             ),
-            Self::FeesExceedRewards { fees_gwei, net_rewards_gwei } => write!(
+            Self::FeesExceedRewards {
+                fees_gwei,
+                net_rewards_gwei,
+            } => write!(
                 f,
                 "fees of {fees_gwei} gwei exceed the pool's net rewards of {net_rewards_gwei} gwei"
             ),
@@ -206,7 +220,10 @@ mod tests {
         i.cl_income = threshold as i128;
         assert_eq!(
             check(&L, &i),
-            vec![SanityViolation::AnnualBalanceIncrease { actual_bps: Some(1001), limit_bps: 1000 }]
+            vec![SanityViolation::AnnualBalanceIncrease {
+                actual_bps: Some(1001),
+                limit_bps: 1000
+            }]
         );
     }
 
@@ -229,7 +246,10 @@ mod tests {
         i.new_rate = r0 + U256::from(750_001_000_000_000u128);
         assert_eq!(
             check(&L, &i),
-            vec![SanityViolation::PositiveRebase { actual_1e9: U256::from(750_001u64), limit_1e9: 750_000 }]
+            vec![SanityViolation::PositiveRebase {
+                actual_1e9: U256::from(750_001u64),
+                limit_1e9: 750_000
+            }]
         );
         // Just below the next step still floors to the limit.
         i.new_rate = r0 + U256::from(750_000_999_999_999u128);
@@ -246,7 +266,10 @@ mod tests {
         i.window_cl_income = -103_000_000_001;
         assert_eq!(
             check(&L, &i),
-            vec![SanityViolation::NegativeRebase { decrease_gwei: 103_000_000_001, allowed_gwei: 103_000_000_000 }]
+            vec![SanityViolation::NegativeRebase {
+                decrease_gwei: 103_000_000_001,
+                allowed_gwei: 103_000_000_000
+            }]
         );
     }
 

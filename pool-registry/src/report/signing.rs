@@ -8,7 +8,10 @@
 //! chain from verifying on another; the fork version is the genesis one so signatures stay
 //! valid across forks.
 
-use types::{ChainSpec, Domain, DomainType, Hash256, PublicKeyBytes, SignatureBytes, compute_domain, compute_signing_root};
+use types::{
+    ChainSpec, Domain, DomainType, Hash256, PublicKeyBytes, SignatureBytes, compute_domain,
+    compute_signing_root,
+};
 
 use super::model::{ReportEnvelope, ReportStatus};
 use crate::error::{Error, Result};
@@ -26,7 +29,11 @@ pub trait ReportSigner: Send + Sync {
 
 /// The report domain of a chain.
 pub fn report_domain(spec: &ChainSpec, genesis_validators_root: Hash256) -> Domain {
-    compute_domain(DOMAIN_POOL_REPORT, spec.genesis_fork_version(), genesis_validators_root)
+    compute_domain(
+        DOMAIN_POOL_REPORT,
+        spec.genesis_fork_version(),
+        genesis_validators_root,
+    )
 }
 
 /// The root the oracle signs for a report root.
@@ -57,8 +64,7 @@ pub fn sign_report(
             envelope.report.frame, envelope.root
         )));
     }
-    let signing_root =
-        report_signing_root(spec, envelope.report.genesis_validators_root, root);
+    let signing_root = report_signing_root(spec, envelope.report.genesis_validators_root, root);
     envelope.signature = Some(signer.sign(signing_root)?);
     envelope.signer = Some(signer.public_key());
     Ok(())

@@ -195,7 +195,8 @@ impl From<&OperatorReport> for OperatorEntrySsz {
 impl PoolReport {
     /// The SSZ form of a report.
     pub fn from_report(r: &FrameReport) -> Result<Self> {
-        let operators: Vec<OperatorEntrySsz> = r.operators.iter().map(OperatorEntrySsz::from).collect();
+        let operators: Vec<OperatorEntrySsz> =
+            r.operators.iter().map(OperatorEntrySsz::from).collect();
         let count = operators.len();
         Ok(Self {
             version: r.version,

@@ -126,7 +126,8 @@ pub(crate) fn plan_report_write(
     let Some(stored) = stored else {
         return Ok(ReportWrite::Insert);
     };
-    if stored.root != new.root || stored.status != new.status || stored.violations != new.violations {
+    if stored.root != new.root || stored.status != new.status || stored.violations != new.violations
+    {
         return Err(crate::Error::Conflict {
             what: format!(
                 "report of frame {} (stored root {}, new root {})",
@@ -136,9 +137,11 @@ pub(crate) fn plan_report_write(
     }
     match (&stored.signature, &new.signature) {
         (None, Some(_)) => Ok(ReportWrite::AddSignature),
-        (Some(a), Some(b)) if a != b || stored.signer != new.signer => Err(crate::Error::Conflict {
-            what: format!("signature of the report of frame {}", new.report.frame),
-        }),
+        (Some(a), Some(b)) if a != b || stored.signer != new.signer => {
+            Err(crate::Error::Conflict {
+                what: format!("signature of the report of frame {}", new.report.frame),
+            })
+        }
         _ => Ok(ReportWrite::Unchanged),
     }
 }

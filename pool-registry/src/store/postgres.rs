@@ -33,9 +33,9 @@ pub struct PostgresConfig {
 impl PostgresConfig {
     /// Settings from a URL with the default schema `poolvc_accounting`.
     pub fn from_url(url: &str) -> Result<Self> {
-        let connection = url
-            .parse()
-            .map_err(|e: tokio_postgres::Error| Error::PostgresPool(format!("cannot parse the database URL: {e}")))?;
+        let connection = url.parse().map_err(|e: tokio_postgres::Error| {
+            Error::PostgresPool(format!("cannot parse the database URL: {e}"))
+        })?;
         Ok(Self {
             connection,
             schema: "poolvc_accounting".to_owned(),
@@ -58,7 +58,9 @@ pub struct PostgresLedgerStore {
 
 impl std::fmt::Debug for PostgresLedgerStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresLedgerStore").field("schema", &self.schema).finish()
+        f.debug_struct("PostgresLedgerStore")
+            .field("schema", &self.schema)
+            .finish()
     }
 }
 
@@ -80,7 +82,10 @@ impl PostgresLedgerStore {
     /// Connects and creates the schema and tables if needed.
     pub async fn open(config: PostgresConfig) -> Result<Self> {
         if config.schema.is_empty()
-            || !config.schema.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            || !config
+                .schema
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         {
             return Err(Error::PostgresPool(format!(
                 "schema name {:?} must be lowercase letters, digits and _",
@@ -139,13 +144,21 @@ impl PostgresLedgerStore {
             .map_err(|e| Error::PostgresPool(e.to_string()))
     }
 
-    async fn read_report(&self, client: &impl deadpool_postgres::GenericClient, frame: u64, lock: bool) -> Result<Option<ReportEnvelope>> {
+    async fn read_report(
+        &self,
+        client: &impl deadpool_postgres::GenericClient,
+        frame: u64,
+        lock: bool,
+    ) -> Result<Option<ReportEnvelope>> {
         let s = &self.schema;
         let sql = format!(
             "SELECT envelope FROM {s}.reports WHERE frame = $1{}",
             if lock { " FOR UPDATE" } else { "" }
         );
-        let row = client.query_opt(&sql, &[&i(frame, "frame")?]).await.ctx("reading a report")?;
+        let row = client
+            .query_opt(&sql, &[&i(frame, "frame")?])
+            .await
+            .ctx("reading a report")?;
         row.map(|r| r.try_get::<_, String>(0).ctx("reading a report envelope"))
             .transpose()?
             .as_deref()
@@ -184,14 +197,24 @@ impl LedgerStore for PostgresLedgerStore {
             return Ok(StoreOutcome::Inserted);
         }
         let row = tx
-            .query_one(&format!("SELECT digest FROM {s}.ledger_epochs WHERE epoch = $1"), &[&i(epoch.as_u64(), "epoch")?])
+            .query_one(
+                &format!("SELECT digest FROM {s}.ledger_epochs WHERE epoch = $1"),
+                &[&i(epoch.as_u64(), "epoch")?],
+            )
             .await
             .ctx("reading an epoch digest")?;
-        let stored = hash_from(row.try_get::<_, &[u8]>(0).ctx("reading a digest")?, "epoch digest")?;
+        let stored = hash_from(
+            row.try_get::<_, &[u8]>(0).ctx("reading a digest")?,
+            "epoch digest",
+        )?;
         if stored == digest {
             Ok(StoreOutcome::Unchanged)
         } else {
-            Err(Error::LedgerConflict { epoch, stored, new: digest })
+            Err(Error::LedgerConflict {
+                epoch,
+                stored,
+                new: digest,
+            })
         }
     }
 
@@ -199,7 +222,10 @@ impl LedgerStore for PostgresLedgerStore {
         let s = &self.schema;
         let client = self.client().await?;
         let row = client
-            .query_opt(&format!("SELECT records FROM {s}.ledger_epochs WHERE epoch = $1"), &[&i(epoch.as_u64(), "epoch")?])
+            .query_opt(
+                &format!("SELECT records FROM {s}.ledger_epochs WHERE epoch = $1"),
+                &[&i(epoch.as_u64(), "epoch")?],
+            )
             .await
             .ctx("reading an epoch")?;
         row.map(|r| {
@@ -232,11 +258,18 @@ impl LedgerStore for PostgresLedgerStore {
             .collect()
     }
 
-    async fn missing_epochs(&self, from: Epoch, finalized_checkpoint_epoch: Epoch) -> Result<Vec<Epoch>> {
+    async fn missing_epochs(
+        &self,
+        from: Epoch,
+        finalized_checkpoint_epoch: Epoch,
+    ) -> Result<Vec<Epoch>> {
         let s = &self.schema;
         let client = self.client().await?;
         let rows = client
-            .query(&format!("SELECT epoch FROM {s}.ledger_epochs WHERE epoch >= $1 ORDER BY epoch"), &[&i(from.as_u64(), "epoch")?])
+            .query(
+                &format!("SELECT epoch FROM {s}.ledger_epochs WHERE epoch >= $1 ORDER BY epoch"),
+                &[&i(from.as_u64(), "epoch")?],
+            )
             .await
             .ctx("listing epochs")?;
         let stored = rows
@@ -259,7 +292,10 @@ impl LedgerStore for PostgresLedgerStore {
             .await
             .ctx("inserting a snapshot")?;
         let row = client
-            .query_one(&format!("SELECT snapshot FROM {s}.frame_snapshots WHERE frame = $1"), &[&i(snapshot.frame, "frame")?])
+            .query_one(
+                &format!("SELECT snapshot FROM {s}.frame_snapshots WHERE frame = $1"),
+                &[&i(snapshot.frame, "frame")?],
+            )
             .await
             .ctx("reading a snapshot")?;
         snapshot_from_json(row.try_get::<_, &str>(0).ctx("reading a snapshot")?)
@@ -269,7 +305,10 @@ impl LedgerStore for PostgresLedgerStore {
         let s = &self.schema;
         let client = self.client().await?;
         let row = client
-            .query_opt(&format!("SELECT snapshot FROM {s}.frame_snapshots WHERE frame = $1"), &[&i(frame, "frame")?])
+            .query_opt(
+                &format!("SELECT snapshot FROM {s}.frame_snapshots WHERE frame = $1"),
+                &[&i(frame, "frame")?],
+            )
             .await
             .ctx("reading a snapshot")?;
         row.map(|r| snapshot_from_json(r.try_get::<_, &str>(0).ctx("reading a snapshot")?))
@@ -299,9 +338,12 @@ impl LedgerStore for PostgresLedgerStore {
         match plan_report_write(stored.as_ref(), envelope)? {
             ReportWrite::Unchanged | ReportWrite::Insert => Ok(StoreOutcome::Unchanged),
             ReportWrite::AddSignature => {
-                tx.execute(&format!("UPDATE {s}.reports SET envelope = $2 WHERE frame = $1"), &[&frame, &json])
-                    .await
-                    .ctx("adding a report signature")?;
+                tx.execute(
+                    &format!("UPDATE {s}.reports SET envelope = $2 WHERE frame = $1"),
+                    &[&frame, &json],
+                )
+                .await
+                .ctx("adding a report signature")?;
                 tx.commit().await.ctx("committing a report signature")?;
                 Ok(StoreOutcome::Signed)
             }
@@ -344,11 +386,17 @@ impl LedgerStore for PostgresLedgerStore {
             .query_one(&format!("SELECT slot, proposer_index, value_wei FROM {s}.el_block_values WHERE block_root = $1"), &[&value.block_root.as_slice()])
             .await
             .ctx("reading an EL value")?;
-        let stored: (i64, i64, String) = (row.try_get(0).ctx("slot")?, row.try_get(1).ctx("proposer")?, row.try_get(2).ctx("value")?);
+        let stored: (i64, i64, String) = (
+            row.try_get(0).ctx("slot")?,
+            row.try_get(1).ctx("proposer")?,
+            row.try_get(2).ctx("value")?,
+        );
         if stored == (slot, proposer, wei) {
             Ok(StoreOutcome::Unchanged)
         } else {
-            Err(Error::Conflict { what: format!("EL value of block {}", value.block_root) })
+            Err(Error::Conflict {
+                what: format!("EL value of block {}", value.block_root),
+            })
         }
     }
 

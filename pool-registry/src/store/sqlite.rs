@@ -76,7 +76,9 @@ pub struct SqliteLedgerStore {
 
 impl std::fmt::Debug for SqliteLedgerStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteLedgerStore").field("path", &self.path).finish()
+        f.debug_struct("SqliteLedgerStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -87,10 +89,14 @@ impl SqliteLedgerStore {
         let open_path = path.clone();
         let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
             let conn = Connection::open(&open_path).ctx("opening the ledger database")?;
-            conn.busy_timeout(Duration::from_secs(5)).ctx("setting the busy timeout")?;
-            conn.pragma_update(None, "journal_mode", "WAL").ctx("enabling WAL")?;
-            conn.pragma_update(None, "synchronous", "FULL").ctx("setting synchronous=FULL")?;
-            conn.execute_batch(SCHEMA).ctx("creating the ledger schema")?;
+            conn.busy_timeout(Duration::from_secs(5))
+                .ctx("setting the busy timeout")?;
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .ctx("enabling WAL")?;
+            conn.pragma_update(None, "synchronous", "FULL")
+                .ctx("setting synchronous=FULL")?;
+            conn.execute_batch(SCHEMA)
+                .ctx("creating the ledger schema")?;
             Ok(conn)
         })
         .await??;
@@ -219,15 +225,24 @@ impl LedgerStore for SqliteLedgerStore {
         .await
     }
 
-    async fn missing_epochs(&self, from: Epoch, finalized_checkpoint_epoch: Epoch) -> Result<Vec<Epoch>> {
+    async fn missing_epochs(
+        &self,
+        from: Epoch,
+        finalized_checkpoint_epoch: Epoch,
+    ) -> Result<Vec<Epoch>> {
         self.run(move |conn| {
             let mut stmt = conn
                 .prepare_cached("SELECT epoch FROM ledger_epochs WHERE epoch >= ?1 ORDER BY epoch")
                 .ctx("preparing the epoch query")?;
             let stored = stmt
-                .query_map(params![to_i64(from.as_u64(), "epoch")?], |row| row.get::<_, i64>(0))
+                .query_map(params![to_i64(from.as_u64(), "epoch")?], |row| {
+                    row.get::<_, i64>(0)
+                })
                 .ctx("listing epochs")?
-                .map(|r| r.ctx("reading an epoch number").and_then(|v| from_i64(v, "epoch")))
+                .map(|r| {
+                    r.ctx("reading an epoch number")
+                        .and_then(|v| from_i64(v, "epoch"))
+                })
                 .collect::<Result<Vec<u64>>>()?;
             Ok(missing_between(from, finalized_checkpoint_epoch, &stored))
         })
@@ -243,7 +258,11 @@ impl LedgerStore for SqliteLedgerStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .ctx("starting a snapshot write")?;
             let stored: Option<String> = tx
-                .query_row("SELECT snapshot FROM frame_snapshots WHERE frame = ?1", params![to_i64(frame, "frame")?], |row| row.get(0))
+                .query_row(
+                    "SELECT snapshot FROM frame_snapshots WHERE frame = ?1",
+                    params![to_i64(frame, "frame")?],
+                    |row| row.get(0),
+                )
                 .optional()
                 .ctx("reading a snapshot")?;
             if let Some(stored) = stored {
@@ -263,7 +282,11 @@ impl LedgerStore for SqliteLedgerStore {
     async fn snapshot(&self, frame: u64) -> Result<Option<FrameSnapshot>> {
         self.run(move |conn| {
             let stored: Option<String> = conn
-                .query_row("SELECT snapshot FROM frame_snapshots WHERE frame = ?1", params![to_i64(frame, "frame")?], |row| row.get(0))
+                .query_row(
+                    "SELECT snapshot FROM frame_snapshots WHERE frame = ?1",
+                    params![to_i64(frame, "frame")?],
+                    |row| row.get(0),
+                )
                 .optional()
                 .ctx("reading a snapshot")?;
             stored.as_deref().map(snapshot_from_json).transpose()

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use pool_registry::Registry;
 use pool_registry::ledger::*;
 use serde::de::DeserializeOwned;
-use types::{ChainSpec, Epoch, ForkVersioned, MinimalEthSpec, PublicKeyBytes, SignedBeaconBlock, Slot};
+use types::{
+    ChainSpec, Epoch, ForkVersioned, MinimalEthSpec, PublicKeyBytes, SignedBeaconBlock, Slot,
+};
 
 pub(crate) fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -60,8 +62,9 @@ pub(crate) fn load(dir: &Path, epoch: u64) -> Loaded {
     for slot in epoch * 8..(epoch + 2) * 8 {
         let path = dir.join(format!("blocks/{slot}.json"));
         if path.exists() {
-            let block = ForkVersioned::<SignedBeaconBlock<MinimalEthSpec>>::decode_json(read_json(&path))
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let block =
+                ForkVersioned::<SignedBeaconBlock<MinimalEthSpec>>::decode_json(read_json(&path))
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             blocks.push(BlockFacts::from_block(&block.data));
         }
     }
@@ -69,20 +72,31 @@ pub(crate) fn load(dir: &Path, epoch: u64) -> Loaded {
         let p = dir.join(name);
         p.exists().then(|| data::<Vec<PendingDeposit>>(&p))
     };
-    let el_values: Vec<ElBlockValue> = serde_json::from_value(read_json(&dir.join("el_values.json"))).unwrap();
+    let el_values: Vec<ElBlockValue> =
+        serde_json::from_value(read_json(&dir.join("el_values.json"))).unwrap();
     let rewards = {
         let att = dir.join(format!("rewards/attestations_{}.json", epoch - 2));
         att.exists().then(|| {
-            let slots: Vec<Slot> = blocks.iter().filter(|b| b.slot.epoch(8) == Epoch(epoch)).map(|b| b.slot).collect();
+            let slots: Vec<Slot> = blocks
+                .iter()
+                .filter(|b| b.slot.epoch(8) == Epoch(epoch))
+                .map(|b| b.slot)
+                .collect();
             RewardsInputs {
                 attestations: data(&att),
                 blocks: slots
                     .iter()
-                    .map(|s| AtSlot { slot: *s, data: data(&dir.join(format!("rewards/blocks_{s}.json"))) })
+                    .map(|s| AtSlot {
+                        slot: *s,
+                        data: data(&dir.join(format!("rewards/blocks_{s}.json"))),
+                    })
                     .collect(),
                 sync_committee: slots
                     .iter()
-                    .map(|s| AtSlot { slot: *s, data: data(&dir.join(format!("rewards/sync_committee_{s}.json"))) })
+                    .map(|s| AtSlot {
+                        slot: *s,
+                        data: data(&dir.join(format!("rewards/sync_committee_{s}.json"))),
+                    })
                     .collect(),
             }
         })
@@ -100,5 +114,10 @@ pub(crate) fn load(dir: &Path, epoch: u64) -> Loaded {
         el_values,
         rewards: None,
     };
-    Loaded { spec, registry, inputs, rewards }
+    Loaded {
+        spec,
+        registry,
+        inputs,
+        rewards,
+    }
 }

@@ -10,12 +10,12 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use ssz_types::{BitList, BitVector, FixedVector, VariableList};
+use types::block::{SignedBeaconBlockDeneb, SignedBeaconBlockElectra};
 use types::{
     Address, AttestationData, AttestationElectra, AttestationPhase0, Checkpoint, Deposit,
-    DepositData, DepositRequest, Epoch, ExecutionPayloadDeneb, ForkName, Hash256,
-    MinimalEthSpec, PublicKeyBytes, SignedBeaconBlock, Slot, Withdrawal,
+    DepositData, DepositRequest, Epoch, ExecutionPayloadDeneb, ForkName, Hash256, MinimalEthSpec,
+    PublicKeyBytes, SignedBeaconBlock, Slot, Withdrawal,
 };
-use types::block::{SignedBeaconBlockDeneb, SignedBeaconBlockElectra};
 
 type E = MinimalEthSpec;
 
@@ -70,8 +70,14 @@ fn data(slot: u64, head: Hash256, target: Hash256, index: u64) -> AttestationDat
         slot: Slot(slot),
         index,
         beacon_block_root: head,
-        source: Checkpoint { epoch: Epoch(slot / 8 - 1), root: Hash256::repeat_byte(0x11) },
-        target: Checkpoint { epoch: Epoch(slot / 8), root: target },
+        source: Checkpoint {
+            epoch: Epoch(slot / 8 - 1),
+            root: Hash256::repeat_byte(0x11),
+        },
+        target: Checkpoint {
+            epoch: Epoch(slot / 8),
+            root: target,
+        },
     }
 }
 
@@ -104,7 +110,11 @@ enum HeadVote {
 }
 
 fn roots_lookup(roots: &BTreeMap<u64, Hash256>, slot: u64) -> Hash256 {
-    roots.range(..=slot).next_back().map(|(_, r)| *r).expect("a block at or before the slot")
+    roots
+        .range(..=slot)
+        .next_back()
+        .map(|(_, r)| *r)
+        .expect("a block at or before the slot")
 }
 
 fn resolve(att: &Att, roots: &BTreeMap<u64, Hash256>, target: Hash256) -> (Hash256, Hash256) {
@@ -112,14 +122,24 @@ fn resolve(att: &Att, roots: &BTreeMap<u64, Hash256>, target: Hash256) -> (Hash2
         HeadVote::Block(s) => roots_lookup(roots, s),
         HeadVote::Wrong => Hash256::repeat_byte(0xde),
     };
-    (head, if att.target_ok { target } else { Hash256::repeat_byte(0xbe) })
+    (
+        head,
+        if att.target_ok {
+            target
+        } else {
+            Hash256::repeat_byte(0xbe)
+        },
+    )
 }
 
 /// Files of one scenario: relative path → JSON (or TOML text under `registry.toml`).
 pub(crate) type Files = BTreeMap<String, String>;
 
 fn put(files: &mut Files, path: &str, value: &Value) {
-    files.insert(path.to_owned(), serde_json::to_string_pretty(value).expect("json") + "\n");
+    files.insert(
+        path.to_owned(),
+        serde_json::to_string_pretty(value).expect("json") + "\n",
+    );
 }
 
 fn spec_response(electra: bool) -> Value {
@@ -127,7 +147,14 @@ fn spec_response(electra: bool) -> Value {
     for fork in ["ALTAIR", "BELLATRIX", "CAPELLA", "DENEB"] {
         map.insert(format!("{fork}_FORK_EPOCH"), json!("0"));
     }
-    map.insert("ELECTRA_FORK_EPOCH".into(), json!(if electra { "0".to_owned() } else { u64::MAX.to_string() }));
+    map.insert(
+        "ELECTRA_FORK_EPOCH".into(),
+        json!(if electra {
+            "0".to_owned()
+        } else {
+            u64::MAX.to_string()
+        }),
+    );
     json!({"data": map})
 }
 
@@ -155,10 +182,14 @@ fn registry(ops: &[(u64, &[u64])]) -> String {
 pub(crate) fn deneb() -> Files {
     let mut files = Files::new();
     put(&mut files, "config_spec.json", &spec_response(false));
-    files.insert("registry.toml".into(), registry(&[(1, &[0, 1, 2, 3]), (2, &[4, 5, 6, 7, 16])]));
+    files.insert(
+        "registry.toml".into(),
+        registry(&[(1, &[0, 1, 2, 3]), (2, &[4, 5, 6, 7, 16])]),
+    );
     let creds = pool_credentials();
     let bls = Hash256::ZERO; // 0x00 credentials: a mismatch
-    let others = |balance: u64| (8..16).map(move |i| validator(i, balance, "active_ongoing", false, creds));
+    let others =
+        |balance: u64| (8..16).map(move |i| validator(i, balance, "active_ongoing", false, creds));
     let mut start = vec![
         validator(0, 32_000_100_000, "active_ongoing", false, creds),
         validator(1, 32_000_000_000, "active_ongoing", false, creds),
@@ -181,7 +212,13 @@ pub(crate) fn deneb() -> Files {
         validator(7, 30_999_990_000, "active_slashed", true, creds),
     ];
     end.extend(others(32_000_005_000));
-    end.push(validator(16, 32_000_000_000, "pending_initialized", false, creds));
+    end.push(validator(
+        16,
+        32_000_000_000,
+        "pending_initialized",
+        false,
+        creds,
+    ));
     put(&mut files, "validators_start.json", &envelope(json!(start)));
     put(&mut files, "validators_end.json", &envelope(json!(end)));
 
@@ -199,13 +236,30 @@ pub(crate) fn deneb() -> Files {
         .iter()
         .map(|(slot, v)| json!({"index": "0", "slot": slot.to_string(), "validators": v.iter().map(u64::to_string).collect::<Vec<_>>()}))
         .collect();
-    put(&mut files, "committees.json", &envelope(json!(committees_json)));
-    let proposers = [(24, 8), (25, 5), (26, 9), (27, 10), (28, 4), (29, 11), (30, 12), (31, 13)];
+    put(
+        &mut files,
+        "committees.json",
+        &envelope(json!(committees_json)),
+    );
+    let proposers = [
+        (24, 8),
+        (25, 5),
+        (26, 9),
+        (27, 10),
+        (28, 4),
+        (29, 11),
+        (30, 12),
+        (31, 13),
+    ];
     let duties: Vec<Value> = proposers
         .iter()
         .map(|(slot, v)| json!({"pubkey": pubkey(*v), "validator_index": v.to_string(), "slot": slot.to_string()}))
         .collect();
-    put(&mut files, "proposer_duties.json", &json!({"dependent_root": Hash256::repeat_byte(0x33), "execution_optimistic": false, "data": duties}));
+    put(
+        &mut files,
+        "proposer_duties.json",
+        &json!({"dependent_root": Hash256::repeat_byte(0x33), "execution_optimistic": false, "data": duties}),
+    );
     let sync: Vec<String> = (0..32u64)
         .map(|p| match p {
             0 | 5 => 0,
@@ -214,15 +268,51 @@ pub(crate) fn deneb() -> Files {
         })
         .map(|v| v.to_string())
         .collect();
-    put(&mut files, "sync_committees.json", &envelope(json!({"validators": sync, "validator_aggregates": [sync[..8], sync[8..16], sync[16..24], sync[24..]]})));
+    put(
+        &mut files,
+        "sync_committees.json",
+        &envelope(
+            json!({"validators": sync, "validator_aggregates": [sync[..8], sync[8..16], sync[16..24], sync[24..]]}),
+        ),
+    );
 
     // Attestations per inclusion slot.
     let mut atts: BTreeMap<u64, Vec<Att>> = BTreeMap::new();
-    atts.entry(25).or_default().push(Att { slot: 24, committees: vec![0], bits: vec![true, true], head: HeadVote::Block(24), target_ok: true });
-    atts.entry(27).or_default().push(Att { slot: 25, committees: vec![0], bits: vec![true, false], head: HeadVote::Wrong, target_ok: true });
-    atts.entry(35).or_default().push(Att { slot: 26, committees: vec![0], bits: vec![true, false], head: HeadVote::Block(26), target_ok: true });
-    atts.entry(29).or_default().push(Att { slot: 28, committees: vec![0], bits: vec![true, true], head: HeadVote::Block(28), target_ok: true });
-    atts.entry(30).or_default().push(Att { slot: 29, committees: vec![0], bits: vec![true, false], head: HeadVote::Block(29), target_ok: false });
+    atts.entry(25).or_default().push(Att {
+        slot: 24,
+        committees: vec![0],
+        bits: vec![true, true],
+        head: HeadVote::Block(24),
+        target_ok: true,
+    });
+    atts.entry(27).or_default().push(Att {
+        slot: 25,
+        committees: vec![0],
+        bits: vec![true, false],
+        head: HeadVote::Wrong,
+        target_ok: true,
+    });
+    atts.entry(35).or_default().push(Att {
+        slot: 26,
+        committees: vec![0],
+        bits: vec![true, false],
+        head: HeadVote::Block(26),
+        target_ok: true,
+    });
+    atts.entry(29).or_default().push(Att {
+        slot: 28,
+        committees: vec![0],
+        bits: vec![true, true],
+        head: HeadVote::Block(28),
+        target_ok: true,
+    });
+    atts.entry(30).or_default().push(Att {
+        slot: 29,
+        committees: vec![0],
+        bits: vec![true, false],
+        head: HeadVote::Block(29),
+        target_ok: false,
+    });
 
     let mut roots: BTreeMap<u64, Hash256> = BTreeMap::new();
     let mut parent = Hash256::repeat_byte(0x23); // the block at slot 23
@@ -232,7 +322,10 @@ pub(crate) fn deneb() -> Files {
         let mut b = SignedBeaconBlockDeneb::<E>::default();
         let m = &mut b.message;
         m.slot = Slot(slot);
-        m.proposer_index = proposers.iter().find(|p| p.0 == slot).map_or(8 + slot % 8, |p| p.1);
+        m.proposer_index = proposers
+            .iter()
+            .find(|p| p.0 == slot)
+            .map_or(8 + slot % 8, |p| p.1);
         m.parent_root = parent;
         m.state_root = Hash256::repeat_byte(slot as u8);
         m.body.graffiti = Hash256::repeat_byte(0x67);
@@ -252,22 +345,42 @@ pub(crate) fn deneb() -> Files {
         }
         if slot == 26 {
             payload.withdrawals = VariableList::from(vec![
-                Withdrawal { index: 100, validator_index: 5, address: Address::from(POOL_ADDRESS), amount: 12_345 },
-                Withdrawal { index: 101, validator_index: 6, address: Address::from(POOL_ADDRESS), amount: 31_000_000_000 },
+                Withdrawal {
+                    index: 100,
+                    validator_index: 5,
+                    address: Address::from(POOL_ADDRESS),
+                    amount: 12_345,
+                },
+                Withdrawal {
+                    index: 101,
+                    validator_index: 6,
+                    address: Address::from(POOL_ADDRESS),
+                    amount: 31_000_000_000,
+                },
             ]);
         }
         if slot == 27 {
             let deposit = |v: u64, amount: u64| Deposit {
                 proof: FixedVector::from(vec![Hash256::ZERO; 33]),
-                data: DepositData { pubkey: pubkey(v), withdrawal_credentials: creds, amount, signature: Default::default() },
+                data: DepositData {
+                    pubkey: pubkey(v),
+                    withdrawal_credentials: creds,
+                    amount,
+                    signature: Default::default(),
+                },
             };
-            m.body.deposits = VariableList::from(vec![deposit(0, 1_000_000_000), deposit(16, 32_000_000_000)]);
+            m.body.deposits =
+                VariableList::from(vec![deposit(0, 1_000_000_000), deposit(16, 32_000_000_000)]);
         }
         for att in atts.get(&slot).into_iter().flatten() {
             let (head, target_root) = resolve(att, &roots, target);
             m.body
                 .attestations
-                .push(AttestationPhase0 { aggregation_bits: bits_list(&att.bits), data: data(att.slot, head, target_root, att.committees[0]), signature: Default::default() })
+                .push(AttestationPhase0 {
+                    aggregation_bits: bits_list(&att.bits),
+                    data: data(att.slot, head, target_root, att.committees[0]),
+                    signature: Default::default(),
+                })
                 .expect("room");
         }
         let block = SignedBeaconBlock::Deneb(b);
@@ -277,7 +390,11 @@ pub(crate) fn deneb() -> Files {
         }
         roots.insert(slot, root);
         parent = root;
-        put(&mut files, &format!("blocks/{slot}.json"), &block_response(&block));
+        put(
+            &mut files,
+            &format!("blocks/{slot}.json"),
+            &block_response(&block),
+        );
     }
     let el = json!([
         {"slot": "25", "block_root": roots[&25], "proposer_index": "5", "value_wei": "50000000000000000"},
@@ -287,31 +404,51 @@ pub(crate) fn deneb() -> Files {
 
     // Rewards endpoints (epoch 3 is accounted: attestation rewards of epoch 1).
     let att_rewards = |v: u64, head: i64, target: i64, source: i64| json!({"validator_index": v.to_string(), "head": head.to_string(), "target": target.to_string(), "source": source.to_string(), "inactivity": "0"});
-    put(&mut files, "rewards/attestations_1.json", &envelope(json!({
-        "ideal_rewards": [{"effective_balance": "32000000000", "head": "2600", "target": "6000", "source": "4000", "inactivity": "0"}],
-        "total_rewards": [
-            att_rewards(0, 2_600, 6_000, 4_000),
-            att_rewards(1, 2_000, 4_700, 3_000),
-            att_rewards(2, 1_000, 2_000, 1_000),
-            att_rewards(3, 0, -6_000, -4_000),
-            att_rewards(4, 2_000, 5_000, 4_000),
-            att_rewards(5, 2_600, 4_000, 3_400),
-            att_rewards(7, 0, -6_000, -4_000),
-            att_rewards(8, 2_600, 6_000, 4_000),
-        ]
-    })));
-    for (slot, proposer) in [(24, 8), (25, 5), (26, 9), (27, 10), (29, 11), (30, 12), (31, 13)] {
+    put(
+        &mut files,
+        "rewards/attestations_1.json",
+        &envelope(json!({
+            "ideal_rewards": [{"effective_balance": "32000000000", "head": "2600", "target": "6000", "source": "4000", "inactivity": "0"}],
+            "total_rewards": [
+                att_rewards(0, 2_600, 6_000, 4_000),
+                att_rewards(1, 2_000, 4_700, 3_000),
+                att_rewards(2, 1_000, 2_000, 1_000),
+                att_rewards(3, 0, -6_000, -4_000),
+                att_rewards(4, 2_000, 5_000, 4_000),
+                att_rewards(5, 2_600, 4_000, 3_400),
+                att_rewards(7, 0, -6_000, -4_000),
+                att_rewards(8, 2_600, 6_000, 4_000),
+            ]
+        })),
+    );
+    for (slot, proposer) in [
+        (24, 8),
+        (25, 5),
+        (26, 9),
+        (27, 10),
+        (29, 11),
+        (30, 12),
+        (31, 13),
+    ] {
         let total: u64 = if proposer == 5 { 50_000 } else { 40_000 + slot };
-        put(&mut files, &format!("rewards/blocks_{slot}.json"), &envelope(json!({
-            "proposer_index": proposer.to_string(), "total": total.to_string(),
-            "attestations": (total - 5_000).to_string(), "sync_aggregate": "5000",
-            "proposer_slashings": "0", "attester_slashings": "0"
-        })));
-        put(&mut files, &format!("rewards/sync_committee_{slot}.json"), &envelope(json!([
-            {"validator_index": "0", "reward": "200"},
-            {"validator_index": "1", "reward": "-100"},
-            {"validator_index": "9", "reward": "100"}
-        ])));
+        put(
+            &mut files,
+            &format!("rewards/blocks_{slot}.json"),
+            &envelope(json!({
+                "proposer_index": proposer.to_string(), "total": total.to_string(),
+                "attestations": (total - 5_000).to_string(), "sync_aggregate": "5000",
+                "proposer_slashings": "0", "attester_slashings": "0"
+            })),
+        );
+        put(
+            &mut files,
+            &format!("rewards/sync_committee_{slot}.json"),
+            &envelope(json!([
+                {"validator_index": "0", "reward": "200"},
+                {"validator_index": "1", "reward": "-100"},
+                {"validator_index": "9", "reward": "100"}
+            ])),
+        );
     }
     files
 }
@@ -322,9 +459,13 @@ pub(crate) fn deneb() -> Files {
 pub(crate) fn electra() -> Files {
     let mut files = Files::new();
     put(&mut files, "config_spec.json", &spec_response(true));
-    files.insert("registry.toml".into(), registry(&[(1, &[0, 1, 2]), (2, &[3, 16])]));
+    files.insert(
+        "registry.toml".into(),
+        registry(&[(1, &[0, 1, 2]), (2, &[3, 16])]),
+    );
     let creds = pool_credentials();
-    let others = |balance: u64| (4..16).map(move |i| validator(i, balance, "active_ongoing", false, creds));
+    let others =
+        |balance: u64| (4..16).map(move |i| validator(i, balance, "active_ongoing", false, creds));
     let mut start = vec![
         validator(0, 32_000_000_000, "active_ongoing", false, creds),
         validator(1, 32_000_000_000, "active_ongoing", false, creds),
@@ -339,37 +480,97 @@ pub(crate) fn electra() -> Files {
         validator(3, 32_000_030_000, "active_ongoing", false, creds),
     ];
     end.extend(others(32_000_004_000));
-    end.push(validator(16, 32_000_000_000, "pending_initialized", false, creds));
+    end.push(validator(
+        16,
+        32_000_000_000,
+        "pending_initialized",
+        false,
+        creds,
+    ));
     put(&mut files, "validators_start.json", &envelope(json!(start)));
     put(&mut files, "validators_end.json", &envelope(json!(end)));
     let pending = |v: u64, amount: u64, slot: u64| json!({"pubkey": pubkey(v), "withdrawal_credentials": creds, "amount": amount.to_string(), "signature": format!("0x{}", "00".repeat(96)), "slot": slot.to_string()});
-    let mut pending_start = envelope(json!([pending(1, 1_000_000_000, 10), pending(16, 32_000_000_000, 11), pending(2, 5_000_000_000, 12)]));
+    let mut pending_start = envelope(json!([
+        pending(1, 1_000_000_000, 10),
+        pending(16, 32_000_000_000, 11),
+        pending(2, 5_000_000_000, 12)
+    ]));
     pending_start["version"] = json!("electra");
-    let mut pending_end = envelope(json!([pending(2, 5_000_000_000, 12), pending(0, 2_000_000_000, 26)]));
+    let mut pending_end = envelope(json!([
+        pending(2, 5_000_000_000, 12),
+        pending(0, 2_000_000_000, 26)
+    ]));
     pending_end["version"] = json!("electra");
     put(&mut files, "pending_deposits_start.json", &pending_start);
     put(&mut files, "pending_deposits_end.json", &pending_end);
 
     let mut committees_json = Vec::new();
     for k in 0..8u64 {
-        committees_json.push(json!({"index": "0", "slot": (24 + k).to_string(), "validators": [k.to_string()]}));
+        committees_json.push(
+            json!({"index": "0", "slot": (24 + k).to_string(), "validators": [k.to_string()]}),
+        );
         committees_json.push(json!({"index": "1", "slot": (24 + k).to_string(), "validators": [(8 + k).to_string()]}));
     }
-    put(&mut files, "committees.json", &envelope(json!(committees_json)));
-    let proposers = [(24, 8), (25, 9), (26, 10), (27, 3), (28, 11), (29, 12), (30, 13), (31, 14)];
+    put(
+        &mut files,
+        "committees.json",
+        &envelope(json!(committees_json)),
+    );
+    let proposers = [
+        (24, 8),
+        (25, 9),
+        (26, 10),
+        (27, 3),
+        (28, 11),
+        (29, 12),
+        (30, 13),
+        (31, 14),
+    ];
     let duties: Vec<Value> = proposers
         .iter()
         .map(|(slot, v)| json!({"pubkey": pubkey(*v), "validator_index": v.to_string(), "slot": slot.to_string()}))
         .collect();
-    put(&mut files, "proposer_duties.json", &json!({"dependent_root": Hash256::repeat_byte(0x33), "execution_optimistic": false, "data": duties}));
+    put(
+        &mut files,
+        "proposer_duties.json",
+        &json!({"dependent_root": Hash256::repeat_byte(0x33), "execution_optimistic": false, "data": duties}),
+    );
     let sync: Vec<String> = (0..32u64).map(|p| (8 + p % 8).to_string()).collect();
-    put(&mut files, "sync_committees.json", &envelope(json!({"validators": sync, "validator_aggregates": []})));
+    put(
+        &mut files,
+        "sync_committees.json",
+        &envelope(json!({"validators": sync, "validator_aggregates": []})),
+    );
 
     let mut atts: BTreeMap<u64, Vec<Att>> = BTreeMap::new();
-    atts.entry(25).or_default().push(Att { slot: 24, committees: vec![0, 1], bits: vec![true, true], head: HeadVote::Block(24), target_ok: true });
-    atts.entry(26).or_default().push(Att { slot: 25, committees: vec![1], bits: vec![true], head: HeadVote::Block(25), target_ok: true });
-    atts.entry(27).or_default().push(Att { slot: 25, committees: vec![0], bits: vec![true], head: HeadVote::Block(25), target_ok: true });
-    atts.entry(27).or_default().push(Att { slot: 26, committees: vec![0, 1], bits: vec![true, false], head: HeadVote::Block(26), target_ok: true });
+    atts.entry(25).or_default().push(Att {
+        slot: 24,
+        committees: vec![0, 1],
+        bits: vec![true, true],
+        head: HeadVote::Block(24),
+        target_ok: true,
+    });
+    atts.entry(26).or_default().push(Att {
+        slot: 25,
+        committees: vec![1],
+        bits: vec![true],
+        head: HeadVote::Block(25),
+        target_ok: true,
+    });
+    atts.entry(27).or_default().push(Att {
+        slot: 25,
+        committees: vec![0],
+        bits: vec![true],
+        head: HeadVote::Block(25),
+        target_ok: true,
+    });
+    atts.entry(27).or_default().push(Att {
+        slot: 26,
+        committees: vec![0, 1],
+        bits: vec![true, false],
+        head: HeadVote::Block(26),
+        target_ok: true,
+    });
 
     let mut roots: BTreeMap<u64, Hash256> = BTreeMap::new();
     let mut parent = Hash256::repeat_byte(0x23);
@@ -379,12 +580,19 @@ pub(crate) fn electra() -> Files {
         let mut b = SignedBeaconBlockElectra::<E>::default();
         let m = &mut b.message;
         m.slot = Slot(slot);
-        m.proposer_index = proposers.iter().find(|p| p.0 == slot).map_or(8 + slot % 8, |p| p.1);
+        m.proposer_index = proposers
+            .iter()
+            .find(|p| p.0 == slot)
+            .map_or(8 + slot % 8, |p| p.1);
         m.parent_root = parent;
         m.state_root = Hash256::repeat_byte(slot as u8);
         m.body.sync_aggregate.sync_committee_bits = sync_bits(&[]);
         let payload = &mut m.body.execution_payload;
-        payload.fee_recipient = if slot == 27 { Address::repeat_byte(0xcc) } else { Address::from(VAULT) };
+        payload.fee_recipient = if slot == 27 {
+            Address::repeat_byte(0xcc)
+        } else {
+            Address::from(VAULT)
+        };
         payload.block_number = slot;
         if slot == 26 {
             m.body.execution_requests.deposits = VariableList::from(vec![DepositRequest {
@@ -399,11 +607,18 @@ pub(crate) fn electra() -> Files {
             let (head, target_root) = resolve(att, &roots, target);
             let mut committee_bits = BitVector::new();
             for c in &att.committees {
-                committee_bits.set(*c as usize, true).expect("committee bit");
+                committee_bits
+                    .set(*c as usize, true)
+                    .expect("committee bit");
             }
             m.body
                 .attestations
-                .push(AttestationElectra { aggregation_bits: bits_list(&att.bits), data: data(att.slot, head, target_root, 0), signature: Default::default(), committee_bits })
+                .push(AttestationElectra {
+                    aggregation_bits: bits_list(&att.bits),
+                    data: data(att.slot, head, target_root, 0),
+                    signature: Default::default(),
+                    committee_bits,
+                })
                 .expect("room");
         }
         let block = SignedBeaconBlock::Electra(b);
@@ -414,7 +629,11 @@ pub(crate) fn electra() -> Files {
         }
         roots.insert(slot, root);
         parent = root;
-        put(&mut files, &format!("blocks/{slot}.json"), &block_response(&block));
+        put(
+            &mut files,
+            &format!("blocks/{slot}.json"),
+            &block_response(&block),
+        );
     }
     put(&mut files, "el_values.json", &json!([]));
     files
