@@ -13,12 +13,14 @@
 //! - [`store`]: the [`LedgerStore`] trait with SQLite and PostgreSQL backends.
 //! - [`report`]: frame reports, fees, exchange rate, sanity limits, SSZ/JSON encodings,
 //!   signing, comparison.
+//! - [`pipeline`]: the snapshot → ledger → report workflow over a store.
 //! - [`merkle`]: OpenZeppelin `StandardMerkleTree` of `(operatorId, cumulativeWei)`.
 
 pub mod canonical;
 mod error;
 pub mod ledger;
 pub mod merkle;
+pub mod pipeline;
 pub mod registry;
 pub mod report;
 pub mod store;
