@@ -72,13 +72,11 @@ pub async fn build_and_store_report(
     signer: Option<&dyn ReportSigner>,
 ) -> Result<ReportEnvelope> {
     let previous = store.latest_final_report().await?;
-    if let Some(p) = &previous {
-        if p.report.frame >= frame {
-            return Err(Error::Report {
-                frame,
-                message: format!("frame {} already has a final report", p.report.frame),
-            });
-        }
+    if let Some(p) = previous.as_ref().filter(|p| p.report.frame >= frame) {
+        return Err(Error::Report {
+            frame,
+            message: format!("frame {} already has a final report", p.report.frame),
+        });
     }
     let params = ReportParams {
         spec,
