@@ -57,6 +57,9 @@ pub enum Error {
         /// Which item, e.g. `report of frame 7`.
         what: String,
     },
+    /// The per-validator records of an epoch were pruned (its digest and summary remain).
+    #[error("epoch {0}: per-validator records were pruned")]
+    Pruned(Epoch),
     /// A frame report cannot be built.
     #[error("frame {frame}: {message}")]
     Report {

@@ -152,6 +152,31 @@ async fn suite(store: &dyn LedgerStore) {
     assert_eq!(summaries[1].newly_slashed, 1);
     assert_eq!(summaries[1].unexplained, 0);
 
+    // Pruning keeps digests and summaries: re-storing is still checked, catch-up unaffected.
+    assert_eq!(store.prune_records_before(Epoch(8)).await.unwrap(), 2);
+    assert_eq!(store.prune_records_before(Epoch(8)).await.unwrap(), 0);
+    assert!(matches!(
+        store.epoch(Epoch(5)).await,
+        Err(Error::Pruned(Epoch(5)))
+    ));
+    assert_eq!(
+        store.store_epoch(&e5).await.unwrap(),
+        StoreOutcome::Unchanged
+    );
+    assert!(matches!(
+        store.store_epoch(&ledger(5, 1001)).await,
+        Err(Error::LedgerConflict { .. })
+    ));
+    assert_eq!(
+        store.missing_epochs(Epoch(4), Epoch(11)).await.unwrap(),
+        vec![Epoch(4), Epoch(6), Epoch(9)]
+    );
+    assert_eq!(
+        store.epoch_summaries(Epoch(5), Epoch(7)).await.unwrap(),
+        summaries
+    );
+    assert_eq!(store.epoch(Epoch(8)).await.unwrap(), Some(ledger(8, 10)));
+
     // Snapshots: the first capture of a frame wins.
     let first = snapshot(2, 1);
     assert_eq!(store.ensure_snapshot(&first).await.unwrap(), first);
@@ -262,7 +287,7 @@ async fn sqlite_backend() {
     drop(store);
     // Durable across reopen.
     let store = SqliteLedgerStore::open(&path).await.unwrap();
-    assert_eq!(store.epoch(Epoch(5)).await.unwrap(), Some(ledger(5, 1000)));
+    assert_eq!(store.epoch(Epoch(8)).await.unwrap(), Some(ledger(8, 10)));
     assert!(store.store_epoch(&ledger(5, 999)).await.is_err());
 }
 
@@ -320,7 +345,7 @@ async fn postgres_backend() {
     suite(&store).await;
     drop(store);
     let store = PostgresLedgerStore::open(config).await.unwrap();
-    assert_eq!(store.epoch(Epoch(5)).await.unwrap(), Some(ledger(5, 1000)));
+    assert_eq!(store.epoch(Epoch(8)).await.unwrap(), Some(ledger(8, 10)));
     drop(store);
     drop_schema(&url, &schema).await;
 }

@@ -44,8 +44,14 @@ pub trait LedgerStore: Send + Sync {
     /// [`crate::Error::LedgerConflict`]).
     async fn store_epoch(&self, ledger: &EpochLedger) -> Result<StoreOutcome>;
 
-    /// The ledger of one epoch.
+    /// The ledger of one epoch ([`crate::Error::Pruned`] when its records were pruned).
     async fn epoch(&self, epoch: Epoch) -> Result<Option<EpochLedger>>;
+
+    /// Drops the per-validator records of epochs before `before` (≈ 200 bytes per validator
+    /// and epoch), keeping each epoch's digest and summary: idempotence checks, catch-up and
+    /// the negative-rebase window keep working. Only prune epochs covered by final reports.
+    /// Returns the number of epochs pruned.
+    async fn prune_records_before(&self, before: Epoch) -> Result<u64>;
 
     /// Summaries of the stored epochs in `[from, to]`, ascending.
     async fn epoch_summaries(&self, from: Epoch, to: Epoch) -> Result<Vec<EpochSummary>>;

@@ -119,7 +119,7 @@ impl PostgresLedgerStore {
                  CREATE TABLE IF NOT EXISTS {s}.ledger_epochs (
                      epoch BIGINT PRIMARY KEY, digest BYTEA NOT NULL, validators BIGINT NOT NULL,
                      cl_income BIGINT NOT NULL, newly_slashed BIGINT NOT NULL,
-                     unexplained BIGINT NOT NULL, records BYTEA NOT NULL);
+                     unexplained BIGINT NOT NULL, records BYTEA);
                  CREATE TABLE IF NOT EXISTS {s}.frame_snapshots (
                      frame BIGINT PRIMARY KEY, root BYTEA NOT NULL, snapshot TEXT NOT NULL);
                  CREATE TABLE IF NOT EXISTS {s}.reports (
@@ -228,11 +228,25 @@ impl LedgerStore for PostgresLedgerStore {
             )
             .await
             .ctx("reading an epoch")?;
-        row.map(|r| {
-            let blob: &[u8] = r.try_get(0).ctx("reading epoch records")?;
-            decode_records(blob)
-        })
-        .transpose()
+        let Some(row) = row else { return Ok(None) };
+        let blob: Option<&[u8]> = row.try_get(0).ctx("reading epoch records")?;
+        match blob {
+            Some(blob) => decode_records(blob).map(Some),
+            None => Err(Error::Pruned(epoch)),
+        }
+    }
+
+    async fn prune_records_before(&self, before: Epoch) -> Result<u64> {
+        let s = &self.schema;
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                &format!("UPDATE {s}.ledger_epochs SET records = NULL WHERE epoch < $1 AND records IS NOT NULL"),
+                &[&i(before.as_u64(), "epoch")?],
+            )
+            .await
+            .ctx("pruning records")?;
+        Ok(n)
     }
 
     async fn epoch_summaries(&self, from: Epoch, to: Epoch) -> Result<Vec<EpochSummary>> {

@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS ledger_epochs (
     cl_income INTEGER NOT NULL,
     newly_slashed INTEGER NOT NULL,
     unexplained INTEGER NOT NULL,
-    records BLOB NOT NULL
+    records BLOB
 );
 CREATE TABLE IF NOT EXISTS frame_snapshots (
     frame INTEGER PRIMARY KEY,
@@ -185,7 +185,7 @@ impl LedgerStore for SqliteLedgerStore {
 
     async fn epoch(&self, epoch: Epoch) -> Result<Option<EpochLedger>> {
         self.run(move |conn| {
-            let blob: Option<Vec<u8>> = conn
+            let blob: Option<Option<Vec<u8>>> = conn
                 .query_row(
                     "SELECT records FROM ledger_epochs WHERE epoch = ?1",
                     params![to_i64(epoch.as_u64(), "epoch")?],
@@ -193,7 +193,24 @@ impl LedgerStore for SqliteLedgerStore {
                 )
                 .optional()
                 .ctx("reading an epoch")?;
-            blob.as_deref().map(decode_records).transpose()
+            match blob {
+                None => Ok(None),
+                Some(None) => Err(Error::Pruned(epoch)),
+                Some(Some(blob)) => decode_records(&blob).map(Some),
+            }
+        })
+        .await
+    }
+
+    async fn prune_records_before(&self, before: Epoch) -> Result<u64> {
+        self.run(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE ledger_epochs SET records = NULL WHERE epoch < ?1 AND records IS NOT NULL",
+                    params![to_i64(before.as_u64(), "epoch")?],
+                )
+                .ctx("pruning records")?;
+            Ok(n as u64)
         })
         .await
     }
