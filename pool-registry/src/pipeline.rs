@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use types::{ChainSpec, Epoch, Hash256, PublicKeyBytes, U256};
 
 use crate::error::{Error, Result};
-use crate::ledger::{EpochInputs, EpochLedger, account_epoch};
+use crate::ledger::{EpochInputs, EpochLedger, account_epoch, is_accountable};
 use crate::registry::{FrameSnapshot, PoolConfig, Registry};
 use crate::report::{
     ReportBuilder, ReportEnvelope, ReportParams, ReportSigner, ReportStatus, sign_report,
@@ -39,13 +39,25 @@ pub async fn capture_frame_snapshot(
     store.ensure_snapshot(&registry.snapshot(frame)).await
 }
 
-/// Accounts `inputs.epoch` with its frame's snapshot and stores the ledger.
+/// Accounts `inputs.epoch` with its frame's snapshot and stores the ledger. Refuses an epoch
+/// that is not yet accountable (every block of e+1 final): a result from a chain that could
+/// still reorganise would be stored for good.
 pub async fn account_and_store(
     store: &dyn LedgerStore,
     spec: &ChainSpec,
     registry: &Registry,
     inputs: &EpochInputs,
+    finalized_checkpoint_epoch: Epoch,
 ) -> Result<(EpochLedger, StoreOutcome)> {
+    if !is_accountable(inputs.epoch, finalized_checkpoint_epoch) {
+        return Err(Error::Input {
+            epoch: inputs.epoch,
+            message: format!(
+                "not accountable yet: the finalized checkpoint is at epoch {finalized_checkpoint_epoch}, epoch {} is needed",
+                inputs.epoch + 2
+            ),
+        });
+    }
     let snapshot = capture_frame_snapshot(store, registry, inputs.epoch).await?;
     let keys: BTreeSet<PublicKeyBytes> = snapshot.assignments.keys().copied().collect();
     let pool = registry.pool();

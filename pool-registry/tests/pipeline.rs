@@ -49,7 +49,13 @@ async fn epoch_to_signed_report() {
     assert_eq!(snapshot.frame, 0);
     let mut inputs = l.inputs.clone();
     inputs.rewards = l.rewards.clone();
-    let (ledger, outcome) = account_and_store(&store, &l.spec, &reg, &inputs)
+    // Not before epoch 4 is final.
+    let err = account_and_store(&store, &l.spec, &reg, &inputs, Epoch(4))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not accountable yet"), "{err}");
+    assert_eq!(store.epoch(Epoch(3)).await.unwrap(), None);
+    let (ledger, outcome) = account_and_store(&store, &l.spec, &reg, &inputs, Epoch(5))
         .await
         .unwrap();
     assert_eq!(outcome, StoreOutcome::Inserted);
@@ -62,7 +68,7 @@ async fn epoch_to_signed_report() {
         &text.replace(&format!(", \"{}\"", common::scenario::pubkey(3)), ""),
     );
     assert!(!changed.contains_key(&common::scenario::pubkey(3)));
-    let (again, outcome) = account_and_store(&store, &l.spec, &changed, &inputs)
+    let (again, outcome) = account_and_store(&store, &l.spec, &changed, &inputs, Epoch(5))
         .await
         .unwrap();
     assert_eq!(outcome, StoreOutcome::Unchanged);
@@ -71,7 +77,7 @@ async fn epoch_to_signed_report() {
     let mut tampered = inputs.clone();
     tampered.validators_end[0].balance += 1;
     assert!(matches!(
-        account_and_store(&store, &l.spec, &reg, &tampered).await,
+        account_and_store(&store, &l.spec, &reg, &tampered, Epoch(5)).await,
         Err(Error::LedgerConflict { .. })
     ));
 

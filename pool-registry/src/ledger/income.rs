@@ -122,33 +122,45 @@ pub(super) fn cl_income(
     let mut withdrawals: HashMap<u64, u64> = HashMap::new();
     let mut bridge_deposits: HashMap<PublicKeyBytes, u64> = HashMap::new();
     let mut request_deposits: HashMap<PublicKeyBytes, u64> = HashMap::new();
+    fn add_to<K: std::hash::Hash + Eq>(
+        map: &mut HashMap<K, u64>,
+        key: K,
+        amount: u64,
+    ) -> Result<()> {
+        let slot = map.entry(key).or_default();
+        *slot = slot
+            .checked_add(amount)
+            .ok_or(Error::Overflow("per-validator amounts of one epoch"))?;
+        Ok(())
+    }
     for block in inputs.blocks.iter().filter(|b| b.slot.epoch(spe) == e) {
         for (index, amount) in &block.withdrawals {
-            *withdrawals.entry(*index).or_default() += amount;
+            add_to(&mut withdrawals, *index, *amount)?;
         }
         for (pubkey, amount) in &block.deposits {
-            *bridge_deposits.entry(*pubkey).or_default() += amount;
+            add_to(&mut bridge_deposits, *pubkey, *amount)?;
         }
         for (pubkey, amount) in &block.deposit_requests {
-            *request_deposits.entry(*pubkey).or_default() += amount;
+            add_to(&mut request_deposits, *pubkey, *amount)?;
         }
     }
     let electra = spec.fork_name_at_epoch(e).is_electra_or_later();
-    let pending_sum = |list: &Option<Vec<super::PendingDeposit>>| {
-        let mut sums: HashMap<PublicKeyBytes, u64> = HashMap::new();
-        for d in list.iter().flatten() {
-            *sums.entry(d.pubkey).or_default() += d.amount;
-        }
-        sums
-    };
+    let pending_sum =
+        |list: &Option<Vec<super::PendingDeposit>>| -> Result<HashMap<PublicKeyBytes, u64>> {
+            let mut sums: HashMap<PublicKeyBytes, u64> = HashMap::new();
+            for d in list.iter().flatten() {
+                add_to(&mut sums, d.pubkey, d.amount)?;
+            }
+            Ok(sums)
+        };
     if electra && inputs.pending_deposits_end.is_none() {
         return Err(input_error(
             e,
             "pending_deposits_end is required from Electra on",
         ));
     }
-    let pending_start = pending_sum(&inputs.pending_deposits_start);
-    let pending_end = pending_sum(&inputs.pending_deposits_end);
+    let pending_start = pending_sum(&inputs.pending_deposits_start)?;
+    let pending_end = pending_sum(&inputs.pending_deposits_end)?;
 
     let mut records = Vec::new();
     for v in &inputs.validators_end {
