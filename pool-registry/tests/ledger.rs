@@ -416,3 +416,41 @@ fn accountable_only_after_next_epoch_is_final() {
     assert!(!is_accountable(Epoch(3), Epoch(4)));
     assert!(is_accountable(Epoch(3), Epoch(5)));
 }
+
+#[test]
+fn before_deneb_late_attestations_do_not_count() {
+    // The same chain under a Capella schedule: the inclusion window is one epoch, so v2's
+    // attestation included 9 slots late is not an inclusion at all.
+    let l = deneb();
+    let mut map = l.spec.raw_config().clone();
+    map.insert(
+        "DENEB_FORK_EPOCH".into(),
+        serde_json::json!(u64::MAX.to_string()),
+    );
+    let capella = types::ChainSpec::from_config_map(&map).unwrap();
+    assert_eq!(
+        capella.fork_name_at_epoch(Epoch(3)),
+        types::ForkName::Capella
+    );
+    let pool = l.registry.pool();
+    let ledger = account_epoch(
+        &capella,
+        &l.keys(),
+        pool.withdrawal_credentials,
+        pool.el_rewards_vault,
+        &l.inputs,
+    )
+    .unwrap();
+    let d2 = rec(&ledger, 2).duties;
+    assert_eq!(
+        (
+            d2.attestation_duties,
+            d2.attestation_included,
+            d2.target_timely
+        ),
+        (1, 0, 0)
+    );
+    // Delay 2 is still inside the window: v1 keeps source and target.
+    let d1 = rec(&ledger, 1).duties;
+    assert_eq!((d1.source_timely, d1.target_timely), (1, 1));
+}

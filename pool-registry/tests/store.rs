@@ -7,7 +7,7 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use pool_registry::ledger::*;
-use pool_registry::report::{FrameReport, ReportEnvelope, ReportStatus, Tally};
+use pool_registry::report::{FrameReport, ReportEnvelope, ReportStatus, SanityViolation, Tally};
 use pool_registry::{
     Error, FrameSnapshot, LedgerStore, OperatorTerms, PostgresConfig, PostgresLedgerStore,
     SqliteLedgerStore, StoreOutcome,
