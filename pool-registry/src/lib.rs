@@ -23,6 +23,7 @@ pub mod merkle;
 pub mod pipeline;
 pub mod registry;
 pub mod report;
+mod serde_num;
 pub mod store;
 
 pub use error::{Error, Result};

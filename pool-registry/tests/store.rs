@@ -218,10 +218,35 @@ async fn suite(store: &dyn LedgerStore) {
         Err(Error::Conflict { .. })
     ));
     assert_eq!(store.report(1).await.unwrap(), Some(signed.clone()));
-    store
-        .store_report(&envelope(2, 1003, ReportStatus::Withheld))
-        .await
-        .unwrap();
+    let mut withheld = envelope(2, 1003, ReportStatus::Withheld);
+    withheld.violations = vec![
+        SanityViolation::AnnualBalanceIncrease {
+            actual_bps: Some(u128::MAX),
+            limit_bps: 1000,
+        },
+        SanityViolation::AnnualBalanceIncrease {
+            actual_bps: None,
+            limit_bps: 1000,
+        },
+        SanityViolation::PositiveRebase {
+            actual_1e9: U256::MAX,
+            limit_1e9: 750_000,
+        },
+        SanityViolation::NegativeRebase {
+            decrease_gwei: 5,
+            allowed_gwei: 4,
+        },
+        SanityViolation::FeesExceedRewards {
+            fees_gwei: 3,
+            net_rewards_gwei: i128::MIN,
+        },
+    ];
+    store.store_report(&withheld).await.unwrap();
+    assert_eq!(
+        store.report(2).await.unwrap(),
+        Some(withheld),
+        "violations round-trip"
+    );
     assert_eq!(
         store.latest_final_report().await.unwrap(),
         Some(signed),

@@ -57,29 +57,37 @@ pub enum SanityViolation {
     /// base balance is zero.
     AnnualBalanceIncrease {
         /// Measured (floored) value.
+        #[serde(with = "crate::serde_num::opt_u128_dec")]
         actual_bps: Option<u128>,
         /// The limit.
+        #[serde(with = "serde_utils::quoted_u64")]
         limit_bps: u64,
     },
     /// Rate increase over the per-report limit (1e-9 units).
     PositiveRebase {
         /// Measured (floored) value.
+        #[serde(with = "serde_utils::quoted_u256")]
         actual_1e9: U256,
         /// The limit.
+        #[serde(with = "serde_utils::quoted_u64")]
         limit_1e9: u64,
     },
     /// CL decrease over the window above what inactivity and slashings explain (gwei).
     NegativeRebase {
         /// Measured decrease.
+        #[serde(with = "crate::serde_num::u128_dec")]
         decrease_gwei: u128,
         /// Allowed decrease.
+        #[serde(with = "crate::serde_num::u128_dec")]
         allowed_gwei: u128,
     },
     /// Fees above the pool's net rewards (gwei).
     FeesExceedRewards {
         /// Total fees.
+        #[serde(with = "crate::serde_num::u128_dec")]
         fees_gwei: u128,
         /// Net rewards.
+        #[serde(with = "crate::serde_num::i128_dec")]
         net_rewards_gwei: i128,
     },
 }
