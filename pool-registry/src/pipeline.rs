@@ -128,7 +128,7 @@ pub async fn build_and_store_report(
     }
     let window_start = last
         .as_u64()
-        .saturating_sub(pool.sanity.negative_rebase_window_epochs - 1);
+        .saturating_sub(pool.sanity.negative_rebase_window_epochs.saturating_sub(1));
     let window = store.epoch_summaries(Epoch(window_start), last).await?;
     let mut envelope = builder.finish(&window)?;
     if let (ReportStatus::Final, Some(signer)) = (envelope.status, signer) {

@@ -305,10 +305,12 @@ impl<'a> ReportBuilder<'a> {
         let snapshot = self
             .last_snapshot
             .ok_or_else(|| report_err("no snapshot for the last epoch".to_owned()))?;
-        let window_start = self
-            .last_epoch
-            .as_u64()
-            .saturating_sub(p.pool.sanity.negative_rebase_window_epochs - 1);
+        let window_start = self.last_epoch.as_u64().saturating_sub(
+            p.pool
+                .sanity
+                .negative_rebase_window_epochs
+                .saturating_sub(1),
+        );
         let mut window_cl: i128 = 0;
         let mut window_slashed: u64 = 0;
         let mut seen = BTreeSet::new();
