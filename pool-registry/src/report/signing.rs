@@ -69,3 +69,31 @@ pub fn sign_report(
     envelope.signer = Some(signer.public_key());
     Ok(())
 }
+
+/// The oracle key held in memory (loaded from an EIP-2335 keystore by the binary).
+impl ReportSigner for signer::bls::SecretKey {
+    fn public_key(&self) -> PublicKeyBytes {
+        signer::bls::SecretKey::public_key(self).to_bytes()
+    }
+
+    fn sign(&self, signing_root: Hash256) -> Result<SignatureBytes> {
+        Ok(signer::bls::SecretKey::sign(self, signing_root.as_slice()).to_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_key_report_signature_verifies() {
+        let key = signer::derivation::interop_secret_key(3).expect("interop key");
+        let root = Hash256::repeat_byte(0x42);
+        let sig = ReportSigner::sign(&key, root).expect("sign");
+        let pubkey = signer::bls::PublicKey::from_bytes(ReportSigner::public_key(&key).as_slice())
+            .expect("valid pubkey");
+        let parsed = signer::bls::Signature::from_bytes(sig.as_slice()).expect("valid signature");
+        assert!(pubkey.verify(root.as_slice(), &parsed));
+        assert!(!pubkey.verify(Hash256::repeat_byte(0x43).as_slice(), &parsed));
+    }
+}
