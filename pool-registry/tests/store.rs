@@ -334,7 +334,7 @@ async fn suite(store: &dyn LedgerStore) {
             },
             ValidatorEpochRow {
                 epoch: Epoch(8),
-                entry: ValidatorEpochEntry::Found(expected_8)
+                entry: ValidatorEpochEntry::Found(Box::new(expected_8))
             },
         ]
     );

@@ -258,7 +258,7 @@ mod tests {
             el_rewards: validator_index * 7,
             el_values_missing: 0,
             fee_recipient_mismatches: 0,
-            breakdown: (validator_index % 3 == 0).then_some(Breakdown {
+            breakdown: validator_index.is_multiple_of(3).then_some(Breakdown {
                 attestation: 100,
                 ..Breakdown::default()
             }),

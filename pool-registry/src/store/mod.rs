@@ -50,7 +50,7 @@ pub enum ReportOrder {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValidatorEpochEntry {
     /// The validator's record.
-    Found(ValidatorEpoch),
+    Found(Box<ValidatorEpoch>),
     /// The epoch's ledger has no record for the validator (not a pool validator then).
     Absent,
     /// The epoch's per-validator records were pruned.
@@ -219,7 +219,7 @@ pub(crate) fn entry_of(
     Ok(match records {
         None => ValidatorEpochEntry::Pruned,
         Some(bytes) => match crate::ledger::find_record(bytes, validator_index)? {
-            Some(record) => ValidatorEpochEntry::Found(record),
+            Some(record) => ValidatorEpochEntry::Found(Box::new(record)),
             None => ValidatorEpochEntry::Absent,
         },
     })
