@@ -74,7 +74,7 @@ async fn overview_shows_the_latest_final_report_and_charts() {
             "{chart}: one point per report"
         );
         assert_eq!(svg.matches("<polyline").count(), 1, "{chart}");
-        assert!(svg.contains("frame 5:") && svg.contains("(withheld, not applied)"));
+        assert!(svg.contains("frame 5:") && svg.contains("(withheld, not applied"));
     }
     assert!(html.contains(&format!("data-frame=\"4\" data-value=\"{}\"", latest.rate)));
     let (_, _, again) = page(&app, "/dashboard/").await;

@@ -49,15 +49,24 @@ pub fn line_chart(
         );
         return out;
     }
-    let min = points.iter().map(|p| p.value).min().unwrap_or(0).min(0);
-    let max = points.iter().map(|p| p.value).max().unwrap_or(0).max(0);
-    // Rates sit far from zero: scale to their own range, not from zero.
-    let (min, max) = if points.iter().all(|p| p.value > 0) {
-        let lo = points.iter().map(|p| p.value).min().unwrap_or(0);
-        let hi = points.iter().map(|p| p.value).max().unwrap_or(0);
+    // The scale follows the applied values (final reports); withheld values, never applied and
+    // often far off (that is why they were withheld), are clamped to the edge when outside.
+    let scaled: Vec<i128> = if points.iter().any(|p| !p.withheld) {
+        points
+            .iter()
+            .filter(|p| !p.withheld)
+            .map(|p| p.value)
+            .collect()
+    } else {
+        points.iter().map(|p| p.value).collect()
+    };
+    let lo = scaled.iter().copied().min().unwrap_or(0);
+    let hi = scaled.iter().copied().max().unwrap_or(0);
+    // Rates sit far from zero: scale them to their own range; signed series include zero.
+    let (min, max) = if lo > 0 {
         (lo, hi)
     } else {
-        (min, max)
+        (lo.min(0), hi.max(0))
     };
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
@@ -72,7 +81,7 @@ pub fn line_chart(
         if max == min {
             TOP + plot_h / 2.0
         } else {
-            TOP + plot_h * (max - v) as f64 / (max - min) as f64
+            TOP + plot_h * (max - v.clamp(min, max)) as f64 / (max - min) as f64
         }
     };
     // Axes and labels.
@@ -121,9 +130,18 @@ pub fn line_chart(
     }
     for (i, p) in points.iter().enumerate() {
         let (fill, stroke, note) = if p.withheld {
-            ("#ffffff", "#c62828", " (withheld, not applied)")
+            let off = if p.value > max || p.value < min {
+                ", off scale"
+            } else {
+                ""
+            };
+            (
+                "#ffffff",
+                "#c62828",
+                format!(" (withheld, not applied{off})"),
+            )
         } else {
-            ("#2563eb", "#2563eb", "")
+            ("#2563eb", "#2563eb", String::new())
         };
         let _ = write!(
             out,
@@ -165,12 +183,16 @@ mod tests {
         assert!(svg.contains("<title>X &lt;&amp;&gt;</title>"));
         assert_eq!(svg.matches("<circle").count(), 3);
         assert_eq!(svg.matches("<polyline").count(), 1);
-        assert!(svg.contains(">v20<") && svg.contains(">v-5<"));
+        assert!(!svg.contains(">v20<") && svg.contains(">v-5<"));
         assert!(
             svg.contains("stroke-dasharray"),
-            "zero line between -5 and 20"
+            "zero line between -5 and 10"
         );
-        assert!(svg.contains("frame 2: 20 (withheld, not applied)"));
+        assert!(svg.contains("frame 2: 20 (withheld, not applied, off scale)"));
+        assert!(
+            svg.contains(">v10<"),
+            "the scale follows the applied values"
+        );
         assert_eq!(
             svg,
             line_chart(
