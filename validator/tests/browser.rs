@@ -35,7 +35,7 @@ impl Drop for KillOnDrop {
 
 fn find_chromium() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("CHROMIUM") {
-        return Some(PathBuf::from(path));
+        return Some(PathBuf::from(path)).filter(|p| p.is_file());
     }
     let paths = std::env::var_os("PATH")?;
     std::env::split_paths(&paths)
