@@ -15,6 +15,8 @@
 //!   signing, comparison.
 //! - [`pipeline`]: the snapshot → ledger → report workflow over a store.
 //! - [`merkle`]: OpenZeppelin `StandardMerkleTree` of `(operatorId, cumulativeWei)`.
+//! - `testing` (feature `testing`): the ledger scenarios and their loader, for tests of this
+//!   crate and of the crates built on it.
 
 pub mod canonical;
 mod error;
@@ -25,6 +27,8 @@ pub mod registry;
 pub mod report;
 mod serde_num;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::{Error, Result};
 pub use registry::{
@@ -32,5 +36,6 @@ pub use registry::{
     Registry, RegistryHandle, ReloadOutcome, SanityLimits,
 };
 pub use store::{
-    LedgerStore, PostgresConfig, PostgresLedgerStore, SqliteLedgerStore, StoreOutcome,
+    LedgerStore, PostgresConfig, PostgresLedgerStore, ReportOrder, SqliteLedgerStore, StoreOutcome,
+    ValidatorEpochEntry, ValidatorEpochRow,
 };

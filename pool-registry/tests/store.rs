@@ -10,7 +10,7 @@ use pool_registry::ledger::*;
 use pool_registry::report::{FrameReport, ReportEnvelope, ReportStatus, SanityViolation, Tally};
 use pool_registry::{
     Error, FrameSnapshot, LedgerStore, OperatorTerms, PostgresConfig, PostgresLedgerStore,
-    SqliteLedgerStore, StoreOutcome,
+    ReportOrder, SqliteLedgerStore, StoreOutcome, ValidatorEpochEntry, ValidatorEpochRow,
 };
 use types::{Address, Epoch, ForkName, Hash256, PublicKeyBytes, SignatureBytes, Slot, U256};
 
@@ -244,7 +244,7 @@ async fn suite(store: &dyn LedgerStore) {
     store.store_report(&withheld).await.unwrap();
     assert_eq!(
         store.report(2).await.unwrap(),
-        Some(withheld),
+        Some(withheld.clone()),
         "violations round-trip"
     );
     assert_eq!(
@@ -266,6 +266,94 @@ async fn suite(store: &dyn LedgerStore) {
             .frame,
         3
     );
+
+    // Listings, lookups by root and one validator's ledger (what the reports API reads).
+    let frames = |reports: Vec<ReportEnvelope>| -> Vec<u64> {
+        reports.iter().map(|r| r.report.frame).collect()
+    };
+    assert_eq!(
+        frames(
+            store
+                .reports(0, u64::MAX, ReportOrder::Ascending, 10)
+                .await
+                .unwrap()
+        ),
+        vec![1, 2, 3]
+    );
+    assert_eq!(
+        frames(
+            store
+                .reports(0, u64::MAX, ReportOrder::Descending, 2)
+                .await
+                .unwrap()
+        ),
+        vec![3, 2]
+    );
+    assert_eq!(
+        frames(
+            store
+                .reports(2, 2, ReportOrder::Ascending, 10)
+                .await
+                .unwrap()
+        ),
+        vec![2]
+    );
+    assert!(
+        store
+            .reports(4, u64::MAX, ReportOrder::Ascending, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.report_by_root(withheld.root).await.unwrap(),
+        Some(withheld)
+    );
+    assert_eq!(
+        store
+            .report_by_root(Hash256::repeat_byte(0x77))
+            .await
+            .unwrap(),
+        None
+    );
+    let rows = store
+        .validator_epochs(1, Epoch(0), Epoch(u64::MAX), 10)
+        .await
+        .unwrap();
+    let expected_8 = ledger(8, 10).records[1].clone();
+    assert_eq!(
+        rows,
+        vec![
+            ValidatorEpochRow {
+                epoch: Epoch(5),
+                entry: ValidatorEpochEntry::Pruned
+            },
+            ValidatorEpochRow {
+                epoch: Epoch(7),
+                entry: ValidatorEpochEntry::Pruned
+            },
+            ValidatorEpochRow {
+                epoch: Epoch(8),
+                entry: ValidatorEpochEntry::Found(Box::new(expected_8))
+            },
+        ]
+    );
+    let rows = store
+        .validator_epochs(99, Epoch(6), Epoch(8), 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![ValidatorEpochRow {
+            epoch: Epoch(7),
+            entry: ValidatorEpochEntry::Pruned
+        }]
+    );
+    let rows = store
+        .validator_epochs(99, Epoch(8), Epoch(8), 10)
+        .await
+        .unwrap();
+    assert_eq!(rows[0].entry, ValidatorEpochEntry::Absent);
 
     // EL values.
     let v = ElBlockValue {

@@ -8,6 +8,7 @@
 pub mod beacon_node;
 pub mod clock;
 pub mod executor;
+pub mod http;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -17,6 +17,8 @@ use super::{Breakdown, Duties, EpochLedger, ValidatorEpoch};
 use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 4] = b"PVL1";
+/// Magic, fork code, epoch, record count.
+const HEADER_LEN: usize = 4 + 1 + 8 + 4;
 const RECORD_LEN: usize = 8 + 48 + 8 * 6 + 2 + 4 * 10 + 8 + 4 + 4 + 8 * 5;
 
 /// Encodes a ledger in the stored form.
@@ -110,6 +112,76 @@ impl Reader<'_> {
 /// Decodes the stored form.
 pub fn decode_records(bytes: &[u8]) -> Result<EpochLedger> {
     let mut r = Reader { bytes, pos: 0 };
+    let (fork, epoch, count) = read_header(&mut r)?;
+    let mut records = Vec::with_capacity(count);
+    for _ in 0..count {
+        records.push(read_record(&mut r)?);
+    }
+    Ok(EpochLedger {
+        epoch,
+        fork,
+        records,
+    })
+}
+
+fn read_record(r: &mut Reader<'_>) -> Result<ValidatorEpoch> {
+    let validator_index = r.u64()?;
+    let pubkey = PublicKeyBytes::from(r.take::<48>()?);
+    let balance_start = r.u64()?;
+    let balance_end = r.u64()?;
+    let withdrawals = r.u64()?;
+    let deposits = r.i64()?;
+    let income = r.i64()?;
+    let effective_balance = r.u64()?;
+    let code = r.u8()?;
+    let status = ValidatorStatus::from_code(code)
+        .ok_or_else(|| Error::Corrupt(format!("unknown validator status code {code}")))?;
+    let flags = r.u8()?;
+    let duties = Duties {
+        attestation_duties: r.u32()?,
+        attestation_included: r.u32()?,
+        source_timely: r.u32()?,
+        target_timely: r.u32()?,
+        head_timely: r.u32()?,
+        inclusion_delay: r.u32()?,
+        proposals_assigned: r.u32()?,
+        proposals_made: r.u32()?,
+        sync_expected: r.u32()?,
+        sync_participated: r.u32()?,
+    };
+    let el_rewards = r.u64()?;
+    let el_values_missing = r.u32()?;
+    let fee_recipient_mismatches = r.u32()?;
+    let breakdown = Breakdown {
+        attestation: r.i64()?,
+        inactivity: r.i64()?,
+        sync_committee: r.i64()?,
+        proposer: r.i64()?,
+        unexplained: r.i64()?,
+    };
+    Ok(ValidatorEpoch {
+        validator_index,
+        pubkey,
+        balance_start,
+        balance_end,
+        withdrawals,
+        deposits,
+        income,
+        effective_balance,
+        status,
+        slashed_start: flags & 1 != 0,
+        slashed_end: flags & 2 != 0,
+        credentials_mismatch: flags & 4 != 0,
+        duties,
+        el_rewards,
+        el_values_missing,
+        fee_recipient_mismatches,
+        breakdown: (flags & 8 != 0).then_some(breakdown),
+    })
+}
+
+/// Reads the header of a stored ledger: `(fork, epoch, record count)`, checking the length.
+fn read_header(r: &mut Reader<'_>) -> Result<(ForkName, Epoch, usize)> {
     if &r.take::<4>()? != MAGIC {
         return Err(Error::Corrupt(
             "ledger blob has an unknown format".to_owned(),
@@ -121,71 +193,103 @@ pub fn decode_records(bytes: &[u8]) -> Result<EpochLedger> {
         .ok_or_else(|| Error::Corrupt(format!("unknown fork code {fork_code}")))?;
     let epoch = Epoch(r.u64()?);
     let count = r.u32()? as usize;
-    if bytes.len() != 17 + count * RECORD_LEN {
+    if r.bytes.len() != HEADER_LEN + count * RECORD_LEN {
         return Err(Error::Corrupt(format!(
             "ledger blob of epoch {epoch} has {} bytes for {count} records",
-            bytes.len()
+            r.bytes.len()
         )));
     }
-    let mut records = Vec::with_capacity(count);
-    for _ in 0..count {
-        let validator_index = r.u64()?;
-        let pubkey = PublicKeyBytes::from(r.take::<48>()?);
-        let balance_start = r.u64()?;
-        let balance_end = r.u64()?;
-        let withdrawals = r.u64()?;
-        let deposits = r.i64()?;
-        let income = r.i64()?;
-        let effective_balance = r.u64()?;
-        let code = r.u8()?;
-        let status = ValidatorStatus::from_code(code)
-            .ok_or_else(|| Error::Corrupt(format!("unknown validator status code {code}")))?;
-        let flags = r.u8()?;
-        let duties = Duties {
-            attestation_duties: r.u32()?,
-            attestation_included: r.u32()?,
-            source_timely: r.u32()?,
-            target_timely: r.u32()?,
-            head_timely: r.u32()?,
-            inclusion_delay: r.u32()?,
-            proposals_assigned: r.u32()?,
-            proposals_made: r.u32()?,
-            sync_expected: r.u32()?,
-            sync_participated: r.u32()?,
+    Ok((fork, epoch, count))
+}
+
+/// Finds one validator's record in the stored form without decoding the others: records are
+/// fixed-width and sorted by validator index, so this is a binary search.
+pub fn find_record(bytes: &[u8], validator_index: u64) -> Result<Option<ValidatorEpoch>> {
+    let mut r = Reader { bytes, pos: 0 };
+    let (_, _, count) = read_header(&mut r)?;
+    let index_at = |i: usize| -> Result<u64> {
+        let mut at = Reader {
+            bytes,
+            pos: HEADER_LEN + i * RECORD_LEN,
         };
-        let el_rewards = r.u64()?;
-        let el_values_missing = r.u32()?;
-        let fee_recipient_mismatches = r.u32()?;
-        let breakdown = Breakdown {
-            attestation: r.i64()?,
-            inactivity: r.i64()?,
-            sync_committee: r.i64()?,
-            proposer: r.i64()?,
-            unexplained: r.i64()?,
-        };
-        records.push(ValidatorEpoch {
-            validator_index,
-            pubkey,
-            balance_start,
-            balance_end,
-            withdrawals,
-            deposits,
-            income,
-            effective_balance,
-            status,
-            slashed_start: flags & 1 != 0,
-            slashed_end: flags & 2 != 0,
-            credentials_mismatch: flags & 4 != 0,
-            duties,
-            el_rewards,
-            el_values_missing,
-            fee_recipient_mismatches,
-            breakdown: (flags & 8 != 0).then_some(breakdown),
-        });
+        at.u64()
+    };
+    let (mut lo, mut hi) = (0usize, count);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match index_at(mid)?.cmp(&validator_index) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => {
+                let mut at = Reader {
+                    bytes,
+                    pos: HEADER_LEN + mid * RECORD_LEN,
+                };
+                return read_record(&mut at).map(Some);
+            }
+        }
     }
-    Ok(EpochLedger {
-        epoch,
-        fork,
-        records,
-    })
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(validator_index: u64) -> ValidatorEpoch {
+        ValidatorEpoch {
+            validator_index,
+            pubkey: PublicKeyBytes::from([validator_index as u8; 48]),
+            balance_start: 32_000_000_000 + validator_index,
+            balance_end: 32_000_000_100 + validator_index,
+            withdrawals: validator_index,
+            deposits: -(validator_index as i64),
+            income: 100,
+            effective_balance: 32_000_000_000,
+            status: ValidatorStatus::ActiveOngoing,
+            slashed_start: false,
+            slashed_end: validator_index == 9,
+            credentials_mismatch: validator_index == 4,
+            duties: Duties {
+                attestation_duties: 1,
+                head_timely: (validator_index % 2) as u32,
+                ..Duties::default()
+            },
+            el_rewards: validator_index * 7,
+            el_values_missing: 0,
+            fee_recipient_mismatches: 0,
+            breakdown: validator_index.is_multiple_of(3).then_some(Breakdown {
+                attestation: 100,
+                ..Breakdown::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn find_record_matches_the_full_decode() {
+        let indices = [2u64, 3, 4, 9, 17, 40, 41];
+        let ledger = EpochLedger {
+            epoch: Epoch(12),
+            fork: ForkName::Deneb,
+            records: indices.iter().map(|i| record(*i)).collect(),
+        };
+        let bytes = encode_records(&ledger);
+        let decoded = decode_records(&bytes).unwrap();
+        for r in &decoded.records {
+            assert_eq!(
+                find_record(&bytes, r.validator_index).unwrap().as_ref(),
+                Some(r)
+            );
+        }
+        for missing in [0u64, 1, 5, 18, 42, u64::MAX] {
+            assert_eq!(find_record(&bytes, missing).unwrap(), None, "{missing}");
+        }
+        let empty = encode_records(&EpochLedger {
+            epoch: Epoch(1),
+            fork: ForkName::Deneb,
+            records: Vec::new(),
+        });
+        assert_eq!(find_record(&empty, 0).unwrap(), None);
+        assert!(find_record(&bytes[..bytes.len() - 1], 2).is_err());
+    }
 }

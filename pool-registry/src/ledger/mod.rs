@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use types::{ChainSpec, Epoch, ForkName, Hash256, PublicKeyBytes};
 
 use crate::error::{Result, input_error};
-pub use codec::{decode_records, encode_records};
+pub use codec::{decode_records, encode_records, find_record};
 pub use inputs::*;
 
 /// How a validator's CL income splits into the rewards endpoints' components.

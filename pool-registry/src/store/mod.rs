@@ -16,10 +16,10 @@ mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
-use types::{Epoch, Slot};
+use types::{Epoch, Hash256, Slot};
 
 use crate::error::Result;
-use crate::ledger::{ElBlockValue, EpochLedger, EpochSummary};
+use crate::ledger::{ElBlockValue, EpochLedger, EpochSummary, ValidatorEpoch};
 use crate::registry::FrameSnapshot;
 use crate::report::ReportEnvelope;
 
@@ -35,6 +35,35 @@ pub enum StoreOutcome {
     Unchanged,
     /// A stored final report gained its signature.
     Signed,
+}
+
+/// Order of a report listing, by frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportOrder {
+    /// Oldest frame first.
+    Ascending,
+    /// Newest frame first.
+    Descending,
+}
+
+/// What a stored epoch holds for one validator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValidatorEpochEntry {
+    /// The validator's record.
+    Found(Box<ValidatorEpoch>),
+    /// The epoch's ledger has no record for the validator (not a pool validator then).
+    Absent,
+    /// The epoch's per-validator records were pruned.
+    Pruned,
+}
+
+/// One stored epoch of a validator's ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatorEpochRow {
+    /// The epoch.
+    pub epoch: Epoch,
+    /// What it holds for the validator.
+    pub entry: ValidatorEpochEntry,
 }
 
 /// The accounting store.
@@ -80,6 +109,31 @@ pub trait LedgerStore: Send + Sync {
 
     /// The final report with the highest frame: the base of the next report.
     async fn latest_final_report(&self) -> Result<Option<ReportEnvelope>>;
+
+    /// Stored reports with frames in `[from, to]`, at most `limit` of them, in `order` (the
+    /// reports API pages through history with this).
+    async fn reports(
+        &self,
+        from: u64,
+        to: u64,
+        order: ReportOrder,
+        limit: u64,
+    ) -> Result<Vec<ReportEnvelope>>;
+
+    /// The stored report whose root (SSZ hash tree root) is `root`.
+    async fn report_by_root(&self, root: Hash256) -> Result<Option<ReportEnvelope>>;
+
+    /// One validator's entries in the stored epochs of `[from, to]`, ascending, at most `limit`
+    /// epochs. Only that validator's record is decoded from each epoch ([`find_record`]).
+    ///
+    /// [`find_record`]: crate::ledger::find_record
+    async fn validator_epochs(
+        &self,
+        validator_index: u64,
+        from: Epoch,
+        to: Epoch,
+        limit: u64,
+    ) -> Result<Vec<ValidatorEpochRow>>;
 
     /// Records the EL value reported for a produced block (idempotent per block root).
     async fn record_el_value(&self, value: &ElBlockValue) -> Result<StoreOutcome>;
@@ -150,6 +204,25 @@ pub(crate) fn plan_report_write(
         }
         _ => Ok(ReportWrite::Unchanged),
     }
+}
+
+/// A range bound or limit as a SQL integer: values past `i64::MAX` select everything anyway.
+pub(crate) fn clamp_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// The entry of one validator in a stored epoch's records (`None`: pruned).
+pub(crate) fn entry_of(
+    records: Option<&[u8]>,
+    validator_index: u64,
+) -> Result<ValidatorEpochEntry> {
+    Ok(match records {
+        None => ValidatorEpochEntry::Pruned,
+        Some(bytes) => match crate::ledger::find_record(bytes, validator_index)? {
+            Some(record) => ValidatorEpochEntry::Found(Box::new(record)),
+            None => ValidatorEpochEntry::Absent,
+        },
+    })
 }
 
 /// Accountable epochs in `[from, finalized − 2]` absent from `stored` (ascending).

@@ -11,8 +11,9 @@ use tokio_postgres::NoTls;
 use types::{Epoch, Hash256, Slot, U256};
 
 use super::{
-    LedgerStore, ReportWrite, StoreOutcome, envelope_from_json, envelope_json, missing_between,
-    plan_report_write, snapshot_from_json, snapshot_json,
+    LedgerStore, ReportOrder, ReportWrite, StoreOutcome, ValidatorEpochRow, clamp_i64, entry_of,
+    envelope_from_json, envelope_json, missing_between, plan_report_write, snapshot_from_json,
+    snapshot_json,
 };
 use crate::error::{Context, Error, Result};
 use crate::ledger::{ElBlockValue, EpochLedger, EpochSummary, decode_records, encode_records};
@@ -129,6 +130,7 @@ impl PostgresLedgerStore {
                      block_root BYTEA PRIMARY KEY, slot BIGINT NOT NULL,
                      proposer_index BIGINT NOT NULL, value_wei TEXT NOT NULL);
                  CREATE INDEX IF NOT EXISTS el_block_values_slot ON {s}.el_block_values(slot);
+                 CREATE INDEX IF NOT EXISTS reports_root ON {s}.reports(root);
                  SELECT pg_advisory_unlock(7346001);"
             ))
             .await
@@ -378,6 +380,73 @@ impl LedgerStore for PostgresLedgerStore {
             .ctx("reading the latest final report")?;
         row.map(|r| envelope_from_json(r.try_get::<_, &str>(0).ctx("reading a report envelope")?))
             .transpose()
+    }
+
+    async fn reports(
+        &self,
+        from: u64,
+        to: u64,
+        order: ReportOrder,
+        limit: u64,
+    ) -> Result<Vec<ReportEnvelope>> {
+        let s = &self.schema;
+        let direction = match order {
+            ReportOrder::Ascending => "ASC",
+            ReportOrder::Descending => "DESC",
+        };
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!("SELECT envelope FROM {s}.reports WHERE frame BETWEEN $1 AND $2 ORDER BY frame {direction} LIMIT $3"),
+                &[&clamp_i64(from), &clamp_i64(to), &clamp_i64(limit)],
+            )
+            .await
+            .ctx("listing reports")?;
+        rows.iter()
+            .map(|r| envelope_from_json(r.try_get::<_, &str>(0).ctx("reading a listed report")?))
+            .collect()
+    }
+
+    async fn report_by_root(&self, root: Hash256) -> Result<Option<ReportEnvelope>> {
+        let s = &self.schema;
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!("SELECT envelope FROM {s}.reports WHERE root = $1"),
+                &[&root.as_slice()],
+            )
+            .await
+            .ctx("reading a report by root")?;
+        row.map(|r| envelope_from_json(r.try_get::<_, &str>(0).ctx("reading a report envelope")?))
+            .transpose()
+    }
+
+    async fn validator_epochs(
+        &self,
+        validator_index: u64,
+        from: Epoch,
+        to: Epoch,
+        limit: u64,
+    ) -> Result<Vec<ValidatorEpochRow>> {
+        let s = &self.schema;
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!("SELECT epoch, records FROM {s}.ledger_epochs WHERE epoch BETWEEN $1 AND $2 ORDER BY epoch LIMIT $3"),
+                &[&clamp_i64(from.as_u64()), &clamp_i64(to.as_u64()), &clamp_i64(limit)],
+            )
+            .await
+            .ctx("reading a validator's ledger")?;
+        rows.iter()
+            .map(|r| {
+                let epoch = Epoch(u(r.try_get(0).ctx("epoch")?, "epoch")?);
+                let records: Option<&[u8]> = r.try_get(1).ctx("records")?;
+                Ok(ValidatorEpochRow {
+                    epoch,
+                    entry: entry_of(records, validator_index)?,
+                })
+            })
+            .collect()
     }
 
     async fn record_el_value(&self, value: &ElBlockValue) -> Result<StoreOutcome> {

@@ -13,8 +13,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use types::{Epoch, Hash256, Slot};
 
 use super::{
-    LedgerStore, ReportWrite, StoreOutcome, envelope_from_json, envelope_json, missing_between,
-    plan_report_write, snapshot_from_json, snapshot_json,
+    LedgerStore, ReportOrder, ReportWrite, StoreOutcome, ValidatorEpochRow, clamp_i64, entry_of,
+    envelope_from_json, envelope_json, missing_between, plan_report_write, snapshot_from_json,
+    snapshot_json,
 };
 use crate::error::{Context, Error, Result};
 use crate::ledger::{ElBlockValue, EpochLedger, EpochSummary, decode_records, encode_records};
@@ -51,6 +52,7 @@ CREATE TABLE IF NOT EXISTS el_block_values (
     value_wei TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS el_block_values_slot ON el_block_values(slot);
+CREATE INDEX IF NOT EXISTS reports_root ON reports(root);
 ";
 
 fn to_i64(v: u64, what: &'static str) -> Result<i64> {
@@ -355,6 +357,88 @@ impl LedgerStore for SqliteLedgerStore {
                 .optional()
                 .ctx("reading the latest final report")?;
             text.as_deref().map(envelope_from_json).transpose()
+        })
+        .await
+    }
+
+    async fn reports(
+        &self,
+        from: u64,
+        to: u64,
+        order: ReportOrder,
+        limit: u64,
+    ) -> Result<Vec<ReportEnvelope>> {
+        let sql = match order {
+            ReportOrder::Ascending => {
+                "SELECT envelope FROM reports WHERE frame BETWEEN ?1 AND ?2 ORDER BY frame ASC LIMIT ?3"
+            }
+            ReportOrder::Descending => {
+                "SELECT envelope FROM reports WHERE frame BETWEEN ?1 AND ?2 ORDER BY frame DESC LIMIT ?3"
+            }
+        };
+        self.run(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(sql)
+                .ctx("preparing the report listing")?;
+            let rows = stmt
+                .query_map(
+                    params![clamp_i64(from), clamp_i64(to), clamp_i64(limit)],
+                    |row| row.get::<_, String>(0),
+                )
+                .ctx("listing reports")?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(envelope_from_json(&row.ctx("reading a listed report")?)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn report_by_root(&self, root: Hash256) -> Result<Option<ReportEnvelope>> {
+        self.run(move |conn| {
+            let text: Option<String> = conn
+                .query_row(
+                    "SELECT envelope FROM reports WHERE root = ?1",
+                    params![root.as_slice()],
+                    |row| row.get(0),
+                )
+                .optional()
+                .ctx("reading a report by root")?;
+            text.as_deref().map(envelope_from_json).transpose()
+        })
+        .await
+    }
+
+    async fn validator_epochs(
+        &self,
+        validator_index: u64,
+        from: Epoch,
+        to: Epoch,
+        limit: u64,
+    ) -> Result<Vec<ValidatorEpochRow>> {
+        self.run(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT epoch, records FROM ledger_epochs WHERE epoch BETWEEN ?1 AND ?2 ORDER BY epoch LIMIT ?3")
+                .ctx("preparing the validator ledger query")?;
+            let mut rows = stmt
+                .query(params![clamp_i64(from.as_u64()), clamp_i64(to.as_u64()), clamp_i64(limit)])
+                .ctx("reading a validator's ledger")?;
+            let mut out = Vec::new();
+            // Rows are read one at a time so only one epoch's records are in memory.
+            while let Some(row) = rows.next().ctx("reading a ledger epoch")? {
+                let epoch = Epoch(from_i64(row.get(0).ctx("reading an epoch number")?, "epoch")?);
+                let records = row
+                    .get_ref(1)
+                    .ctx("reading an epoch's records")?
+                    .as_blob_or_null()
+                    .map_err(|e| Error::Corrupt(format!("records of epoch {epoch}: {e}")))?;
+                out.push(ValidatorEpochRow {
+                    epoch,
+                    entry: entry_of(records, validator_index)?,
+                });
+            }
+            Ok(out)
         })
         .await
     }

@@ -1,4 +1,4 @@
-//! Generates the ledger fixtures: Beacon API responses (exact response shapes: `{"data": …}`
+//! The ledger scenarios: Beacon API responses (exact response shapes: `{"data": …}`
 //! envelopes, quoted integers, 0x hex, fork-versioned blocks) for two hand-designed epochs on a
 //! minimal-preset chain. The expected values in the tests are derived by hand from the
 //! scenario described here, not from the code under test.
@@ -19,10 +19,13 @@ use types::{
 
 type E = MinimalEthSpec;
 
-pub(crate) const VAULT: [u8; 20] = [0xbb; 20];
-pub(crate) const POOL_ADDRESS: [u8; 20] = [0xaa; 20];
+/// The pool's EL rewards vault (fee recipient).
+pub const VAULT: [u8; 20] = [0xbb; 20];
+/// The address in the pool's withdrawal credentials.
+pub const POOL_ADDRESS: [u8; 20] = [0xaa; 20];
 
-pub(crate) fn pubkey(i: u64) -> PublicKeyBytes {
+/// The public key of validator `i`: `[i + 1; 48]`.
+pub fn pubkey(i: u64) -> PublicKeyBytes {
     PublicKeyBytes::from([(i + 1) as u8; 48])
 }
 
@@ -133,7 +136,7 @@ fn resolve(att: &Att, roots: &BTreeMap<u64, Hash256>, target: Hash256) -> (Hash2
 }
 
 /// Files of one scenario: relative path → JSON (or TOML text under `registry.toml`).
-pub(crate) type Files = BTreeMap<String, String>;
+pub type Files = BTreeMap<String, String>;
 
 fn put(files: &mut Files, path: &str, value: &Value) {
     files.insert(
@@ -179,7 +182,7 @@ fn registry(ops: &[(u64, &[u64])]) -> String {
 /// skipped slot, partial and full withdrawals, a top-up and a new validator from
 /// `body.deposits`, a slashing, an exited validator, sync participation, an EL value, and the
 /// rewards endpoints (all conserved except the slashed validator).
-pub(crate) fn deneb() -> Files {
+pub fn deneb() -> Files {
     let mut files = Files::new();
     put(&mut files, "config_spec.json", &spec_response(false));
     files.insert(
@@ -456,7 +459,7 @@ pub(crate) fn deneb() -> Files {
 /// Electra epoch 3: pending deposits (processed at the transition, queued by a request,
 /// postponed), a validator created from a pending deposit, committee-bits aggregates, a pool
 /// block paying another fee recipient without a recorded EL value. No rewards endpoints.
-pub(crate) fn electra() -> Files {
+pub fn electra() -> Files {
     let mut files = Files::new();
     put(&mut files, "config_spec.json", &spec_response(true));
     files.insert(
