@@ -185,8 +185,20 @@ async fn service_moves_to_another_node() {
     wait_connected(&a, &mut receiver).await;
     a.set_down(Some(DownMode::Refused)).await.unwrap();
     fallback.update_all_health().await;
+    // Events from `a` may still be in flight: first wait for the service to subscribe to `b`,
+    // then for an event that can only have come from `b`'s stream.
+    for _ in 0..250 {
+        if b.request_count("GET", "/eth/v1/events") >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        b.request_count("GET", "/eth/v1/events") >= 1,
+        "the service subscribed to the second node"
+    );
+    while receiver.try_recv().is_ok() {}
     wait_connected(&b, &mut receiver).await;
-    assert!(b.request_count("GET", "/eth/v1/events") >= 1);
     token.cancel();
     task.await.unwrap();
 }
