@@ -114,8 +114,9 @@ impl RunningClient {
     }
 }
 
-/// Genesis and chain config from the first node that answers, waiting (and retrying every two
-/// seconds) until one does or `abort` is cancelled.
+/// Genesis and chain config from the first node (in the configured order) that answers,
+/// waiting (and retrying every two seconds) until one does or `abort` is cancelled. Nodes that
+/// answer with another genesis are reported: the fallback will not use them.
 pub async fn bootstrap(
     urls: &[String],
     abort: &CancellationToken,
@@ -126,29 +127,57 @@ pub async fn bootstrap(
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let mut logged = false;
     loop {
-        for client in &clients {
+        let answers = futures::future::join_all(clients.iter().map(|client| async move {
             let result = async {
                 let genesis = client.get_genesis().await?;
                 let spec = client.get_config_spec().await?;
                 Ok::<_, crate::beacon_node::Error>((genesis, spec))
             }
             .await;
-            match result {
-                Ok((genesis, spec)) => {
-                    tracing::info!(
-                        node = %client,
-                        genesis_time = genesis.genesis_time,
-                        genesis_validators_root = %genesis.genesis_validators_root,
-                        preset = %spec.preset_base,
-                        config = spec.config_name.as_deref().unwrap_or("unnamed"),
-                        "chain learnt from the beacon node"
-                    );
-                    return Ok((genesis, spec));
+            (client, result)
+        }))
+        .await;
+        let reference = answers
+            .iter()
+            .find_map(|(client, result)| result.as_ref().ok().map(|r| (*client, r.clone())));
+        if let Some((chosen, (genesis, spec))) = reference {
+            for (client, result) in &answers {
+                match result {
+                    Ok((other, _))
+                        if other.genesis_validators_root != genesis.genesis_validators_root
+                            || other.genesis_time != genesis.genesis_time =>
+                    {
+                        tracing::error!(
+                            node = %client,
+                            genesis_validators_root = %other.genesis_validators_root,
+                            expected = %genesis.genesis_validators_root,
+                            reference = %chosen,
+                            "beacon node is on another chain than the first node; it will not be used"
+                        );
+                    }
+                    Err(error) => {
+                        tracing::warn!(node = %client, %error, "beacon node not ready");
+                    }
+                    Ok(_) => {}
                 }
-                Err(error) if !logged => {
+            }
+            tracing::info!(
+                node = %chosen,
+                genesis_time = genesis.genesis_time,
+                genesis_validators_root = %genesis.genesis_validators_root,
+                preset = %spec.preset_base,
+                config = spec.config_name.as_deref().unwrap_or("unnamed"),
+                "chain learnt from the beacon node"
+            );
+            return Ok((genesis, spec));
+        }
+        for (client, result) in &answers {
+            if let Err(error) = result {
+                if logged {
+                    tracing::debug!(node = %client, %error, "beacon node not ready");
+                } else {
                     tracing::warn!(node = %client, %error, "beacon node not ready; waiting");
                 }
-                Err(error) => tracing::debug!(node = %client, %error, "beacon node not ready"),
             }
         }
         logged = true;
@@ -158,6 +187,15 @@ pub async fn bootstrap(
             }
             () = tokio::time::sleep(Duration::from_secs(2)) => {}
         }
+    }
+}
+
+/// The process exit code of a shutdown: 0 when requested, 1 when a critical task failed (or a
+/// doppelganger was detected).
+pub fn exit_code(reason: &ShutdownReason) -> u8 {
+    match reason {
+        ShutdownReason::Requested { .. } => 0,
+        ShutdownReason::Failure { .. } => 1,
     }
 }
 

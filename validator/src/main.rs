@@ -122,13 +122,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// 0 for a requested shutdown, 1 (with the failed task named on stderr) for a failure.
+/// The exit code of a shutdown (the failed task named on stderr).
 fn exit_code(reason: &ShutdownReason) -> ExitCode {
-    match reason {
-        ShutdownReason::Requested { .. } => ExitCode::SUCCESS,
-        ShutdownReason::Failure { .. } => {
-            eprintln!("error: {reason}");
-            ExitCode::FAILURE
-        }
+    let code = client::exit_code(reason);
+    if code != 0 {
+        eprintln!("error: {reason}");
     }
+    ExitCode::from(code)
 }

@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use types::api::{Validator, ValidatorStatus};
+
+use super::inclusion::{AttestationPool, Included, attach};
 use types::{
     BeaconBlock, BlindedBeaconBlock, ChainSpec, Checkpoint, Epoch, EthSpec, ExecutionAddress,
     FAR_FUTURE_EPOCH, ForkName, Graffiti, Hash256, PublicKeyBytes, SignatureBytes,
@@ -113,6 +115,8 @@ pub(crate) struct MockChain<E: EthSpec> {
     published: BTreeMap<Slot, (SignedBeaconBlock<E>, Hash256)>,
     roots: HashMap<Hash256, Slot>,
     shufflings: HashMap<Epoch, Arc<Shuffling>>,
+    /// Published attestations, included in the next slot's block.
+    pub(crate) pool: AttestationPool,
 }
 
 /// Fills the fields every fork's block shares.
@@ -278,7 +282,23 @@ impl<E: EthSpec> MockChain<E> {
             published: BTreeMap::new(),
             roots: HashMap::new(),
             shufflings: HashMap::new(),
+            pool: AttestationPool::default(),
         }
+    }
+
+    /// The aggregates a block at `slot` includes (the previous slot's published votes).
+    pub(crate) fn included_for(&mut self, slot: Slot) -> Included<E> {
+        let electra = self.spec.fork_name_at_slot(slot).is_electra_or_later();
+        let pool = std::mem::take(&mut self.pool);
+        let included = match slot.as_u64().checked_sub(1) {
+            Some(previous) => {
+                pool.aggregates_for(Slot(previous), electra, |s, i| self.committee(s, i))
+            }
+            None if electra => Included::Electra(Vec::new()),
+            None => Included::Phase0(Vec::new()),
+        };
+        self.pool = pool;
+        included
     }
 
     pub(crate) fn epoch_of(&self, slot: Slot) -> Epoch {
@@ -370,9 +390,10 @@ impl<E: EthSpec> MockChain<E> {
             fee_recipient: self.default_fee_recipient,
             gas_limit: GAS_LIMIT,
         };
-        template
-            .full::<E>(self.spec.fork_name_at_slot(slot))
-            .into_signed(empty_signature())
+        let mut block = template.full::<E>(self.spec.fork_name_at_slot(slot));
+        let included = self.included_for(slot);
+        attach(&mut block, included);
+        block.into_signed(empty_signature())
     }
 
     /// The block at `slot` (computing the chain up to it on first use).

@@ -92,6 +92,7 @@ pub(crate) async fn layer<E: EthSpec>(
         body: body.clone(),
         consensus_version: header("eth-consensus-version"),
         content_type: header("content-type"),
+        slot: shared.head_slot(),
     });
     let faults = shared.faults.lock().clone();
     if faults.down == Some(DownMode::Unavailable) {

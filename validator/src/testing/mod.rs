@@ -14,6 +14,7 @@
 mod chain;
 mod faults;
 pub mod harness;
+mod inclusion;
 pub mod keys;
 mod routes;
 mod verify;
@@ -37,7 +38,7 @@ use types::{
 };
 
 pub use chain::MockValidator;
-pub use harness::{TestNode, now_secs, spec_at};
+pub use harness::{TestNode, now_secs, spec_at, spec_with_slot_seconds};
 pub use keys::InteropKeypair;
 
 use crate::beacon_node::Encoding;
@@ -198,6 +199,8 @@ pub struct RecordedRequest {
     pub consensus_version: Option<String>,
     /// The `Content-Type` header, if sent.
     pub content_type: Option<String>,
+    /// The mock's head slot when the request arrived (slot 0 before genesis).
+    pub slot: Slot,
 }
 
 /// Which shape a published attestation had.
@@ -578,6 +581,12 @@ impl<E: EthSpec> MockBeaconNode<E> {
     /// Everything refused.
     pub fn rejected(&self) -> Vec<Rejection> {
         self.shared.records.lock().rejected.clone()
+    }
+
+    /// Makes the liveness endpoint report `index` live in `epoch` (as if another instance of
+    /// the key had been seen).
+    pub fn mark_live(&self, epoch: Epoch, index: u64) {
+        self.shared.records.lock().live.insert((epoch, index));
     }
 
     /// Pushes a raw SSE event to subscribers of topic `name` (the data is sent as given, so

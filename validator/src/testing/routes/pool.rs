@@ -161,11 +161,16 @@ fn verify_single<E: EthSpec>(
 }
 
 fn accept<E: EthSpec>(shared: &Shared<E>, attestation: PublishedAttestation) {
-    let mut records = shared.records.lock();
-    records
-        .live
-        .insert((attestation.data.target.epoch, attestation.validator_index));
-    records.published.attestations.push(attestation);
+    {
+        let mut records = shared.records.lock();
+        records
+            .live
+            .insert((attestation.data.target.epoch, attestation.validator_index));
+        records.published.attestations.push(attestation);
+    }
+    let mut chain = shared.chain.lock();
+    let keep_from = attestation.data.slot.saturating_sub(chain.spec.slots_per_epoch);
+    chain.pool.add(attestation, keep_from);
 }
 
 pub(crate) async fn attestations_v2<E: EthSpec>(
@@ -541,7 +546,8 @@ pub(crate) async fn aggregates_v1<E: EthSpec>(
 /// The sync committee positions of `validator` at `slot`.
 fn sync_positions<E: EthSpec>(shared: &Shared<E>, slot: Slot, validator: u64) -> Vec<u64> {
     let mut chain = shared.chain.lock();
-    let epoch = chain.epoch_of(slot);
+    // Messages of slot s go into block s + 1, verified with that block's committee.
+    let epoch = chain.epoch_of(slot + 1);
     chain
         .sync_committee(epoch)
         .iter()
@@ -676,7 +682,11 @@ fn verify_contribution<E: EthSpec>(
     let root = message.signing_root(domain(shared, DomainKind::ContributionAndProof, epoch));
     verify_by(shared, aggregator, root, &signed.signature)
         .map_err(|e| Rejected::new(format!("contribution and proof: {e}")))?;
-    let committee = shared.chain.lock().sync_committee(epoch);
+    let committee = {
+        let mut chain = shared.chain.lock();
+        let signing_epoch = chain.epoch_of(slot + 1);
+        chain.sync_committee(signing_epoch)
+    };
     let base = usize::try_from(contribution.subcommittee_index * size).unwrap_or(usize::MAX);
     let signers = contribution
         .aggregation_bits

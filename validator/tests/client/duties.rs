@@ -1,0 +1,146 @@
+//! Every duty, end to end, per fork.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use types::{ForkName, Slot};
+use validator::executor::ShutdownReason;
+use validator::testing::AttestationShape;
+
+use crate::harness::{self, SLOT_SECONDS};
+
+/// Runs 64 local validators for ten slots and checks every duty of the middle slots.
+async fn all_duties(fork: ForkName) {
+    let node = harness::mock(fork, 64, 17).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = harness::config(dir.path(), &[node.mock.url()], 0);
+    let client = harness::start(&config, harness::interop_signer(64)).await;
+    let first = harness::next_slot_start(&node).await;
+    let reason = harness::run_for(client, Duration::from_secs(8 * SLOT_SECONDS)).await;
+    assert_eq!(reason, ShutdownReason::Requested { by: "test".into() });
+    let last = node.slot().saturating_sub(1);
+    assert!(last >= first + 5, "{fork}: ran too few slots ({first}..{last})");
+    let checked: Vec<Slot> = (first.as_u64()..last.as_u64()).map(Slot).collect();
+
+    let rejected = node.mock.rejected();
+    assert!(rejected.is_empty(), "{fork}: the mock refused {rejected:?}");
+    let published = node.mock.published();
+
+    let mut attesters: BTreeMap<Slot, BTreeSet<u64>> = BTreeMap::new();
+    for a in &published.attestations {
+        let expected_shape = if fork.is_electra_or_later() {
+            AttestationShape::Single
+        } else {
+            AttestationShape::Phase0
+        };
+        assert_eq!(a.shape, expected_shape, "{fork}");
+        assert!(
+            attesters.entry(a.data.slot).or_default().insert(a.validator_index),
+            "{fork}: validator {} attested twice at slot {}",
+            a.validator_index,
+            a.data.slot
+        );
+    }
+    for slot in &checked {
+        let per_slot = node.mock.committees_per_slot(*slot);
+        let expected: BTreeSet<u64> = (0..per_slot)
+            .flat_map(|i| node.mock.committee(*slot, i).unwrap())
+            .collect();
+        assert_eq!(
+            attesters.get(slot),
+            Some(&expected),
+            "{fork}: every attester of slot {slot} attests"
+        );
+        assert!(
+            published.aggregates.iter().any(|a| match a {
+                types::SignedAggregateAndProof::Phase0(s) => s.message.aggregate.data.slot == *slot,
+                types::SignedAggregateAndProof::Electra(s) => s.message.aggregate.data.slot == *slot,
+            }),
+            "{fork}: an aggregate at slot {slot}"
+        );
+        let block = published.blocks.iter().find(|b| b.slot == *slot);
+        let block = block.unwrap_or_else(|| panic!("{fork}: a block at slot {slot}"));
+        assert_eq!(Some(block.proposer_index), node.mock.proposer(*slot));
+        assert_eq!(block.fork, fork);
+        if fork.has_execution_payload() {
+            assert_eq!(block.fee_recipient, Some(harness::VAULT), "{fork}: pays the vault");
+        }
+        if fork >= ForkName::Altair {
+            let members: BTreeSet<u64> = node
+                .mock
+                .sync_committee(node.spec.compute_epoch_at_slot(*slot + 1))
+                .into_iter()
+                .collect();
+            let signed: BTreeSet<u64> = published
+                .sync_messages
+                .iter()
+                .filter(|m| m.slot == *slot)
+                .map(|m| m.validator_index)
+                .collect();
+            assert_eq!(signed, members, "{fork}: every sync member signs at slot {slot}");
+            assert!(
+                published
+                    .contributions
+                    .iter()
+                    .any(|c| c.message.contribution.slot == *slot),
+                "{fork}: a contribution at slot {slot}"
+            );
+        }
+    }
+    if fork < ForkName::Altair {
+        assert!(published.sync_messages.is_empty());
+    }
+    let prepared: BTreeSet<u64> = published
+        .preparations
+        .iter()
+        .map(|p| {
+            assert_eq!(p.fee_recipient, harness::VAULT);
+            p.validator_index
+        })
+        .collect();
+    assert_eq!(prepared, (0..64).collect(), "{fork}: every key prepared");
+    assert!(
+        !published.beacon_committee_subscriptions.is_empty(),
+        "{fork}: committee subscriptions"
+    );
+    assert!(
+        published
+            .beacon_committee_subscriptions
+            .iter()
+            .any(|s| s.is_aggregator),
+        "{fork}: aggregators subscribed"
+    );
+    if fork >= ForkName::Altair {
+        assert!(!published.sync_committee_subscriptions.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn phase0_duties() {
+    all_duties(ForkName::Phase0).await;
+}
+
+#[tokio::test]
+async fn altair_duties() {
+    all_duties(ForkName::Altair).await;
+}
+
+#[tokio::test]
+async fn capella_duties() {
+    all_duties(ForkName::Capella).await;
+}
+
+#[tokio::test]
+async fn deneb_duties() {
+    all_duties(ForkName::Deneb).await;
+}
+
+#[tokio::test]
+async fn electra_duties() {
+    all_duties(ForkName::Electra).await;
+}
+
+#[tokio::test]
+async fn fulu_duties() {
+    all_duties(ForkName::Fulu).await;
+}
