@@ -5,8 +5,9 @@
 //! - detection disabled (`--doppelganger-epochs 0`), or started before genesis (nobody can have
 //!   signed on this chain yet): every key may sign at once;
 //! - the slashing database holds an attestation signed *locally* with target at or after the
-//!   previous epoch: this is a restart of the same instance, which was attesting until just
-//!   now; its own recent messages would otherwise look like a doppelganger. Released at once;
+//!   previous epoch (or a block of the previous epoch or later): this is a restart of the same
+//!   instance, which was signing until just now; its own recent messages would otherwise look
+//!   like a doppelganger. Released at once;
 //! - otherwise the key is held ([`SigningState::Held`]) for the configured number of epochs:
 //!   no signature of any kind (attestation, selection proof, block, sync message...).
 //!
@@ -42,6 +43,12 @@ pub enum ReleaseReason {
     RecentLocalAttestation {
         /// The latest locally signed target.
         target: Epoch,
+    },
+    /// The slashing database shows this instance proposed recently (a restart between a
+    /// proposal and the key's attestation of that epoch).
+    RecentLocalBlock {
+        /// The latest locally signed block's slot.
+        slot: Slot,
     },
 }
 
@@ -82,11 +89,19 @@ pub async fn plan<E: EthSpec>(
                 let state = store
                     .slashing_protection()
                     .validator_state(&key.pubkey)
-                    .await?;
-                state
-                    .and_then(|s| s.last_attestation)
-                    .filter(|a| a.target >= current.saturating_sub(1))
-                    .map(|a| ReleaseReason::RecentLocalAttestation { target: a.target })
+                    .await?
+                    .unwrap_or_default();
+                let floor = current.saturating_sub(1);
+                let floor_slot = store.spec().compute_start_slot_at_epoch(floor);
+                let attested = state
+                    .last_attestation
+                    .filter(|a| a.target >= floor)
+                    .map(|a| ReleaseReason::RecentLocalAttestation { target: a.target });
+                let proposed = state
+                    .last_block
+                    .filter(|b| b.slot >= floor_slot)
+                    .map(|b| ReleaseReason::RecentLocalBlock { slot: b.slot });
+                attested.or(proposed)
             }
         };
         match reason {
@@ -111,7 +126,12 @@ pub async fn plan<E: EthSpec>(
     let restarts = plan
         .released
         .iter()
-        .filter(|(_, r)| matches!(r, ReleaseReason::RecentLocalAttestation { .. }))
+        .filter(|(_, r)| {
+            matches!(
+                r,
+                ReleaseReason::RecentLocalAttestation { .. } | ReleaseReason::RecentLocalBlock { .. }
+            )
+        })
         .count();
     if restarts > 0 {
         tracing::info!(

@@ -117,6 +117,9 @@ pub(crate) struct MockChain<E: EthSpec> {
     shufflings: HashMap<Epoch, Arc<Shuffling>>,
     /// Published attestations, included in the next slot's block.
     pub(crate) pool: AttestationPool,
+    /// Whether slots without a published block stay empty (instead of getting a synthetic
+    /// block by their proposer).
+    pub(crate) empty_unpublished: bool,
 }
 
 /// Fills the fields every fork's block shares.
@@ -283,6 +286,7 @@ impl<E: EthSpec> MockChain<E> {
             roots: HashMap::new(),
             shufflings: HashMap::new(),
             pool: AttestationPool::default(),
+            empty_unpublished: false,
         }
     }
 
@@ -402,15 +406,18 @@ impl<E: EthSpec> MockChain<E> {
         while self.blocks.len() <= target {
             let next = Slot(self.blocks.len() as u64);
             let parent_root = self.blocks.last().map_or(Hash256::ZERO, |b| b.root);
-            let (block, root) = match self.published.get(&next) {
-                Some((block, root)) => (block.clone(), *root),
-                None => {
+            let previous = self.blocks.last().cloned();
+            let (block, root) = match (self.published.get(&next), previous) {
+                (Some((block, root)), _) => (block.clone(), *root),
+                // An empty slot: the chain's block at this slot is still the previous one.
+                (None, Some(previous)) if self.empty_unpublished => (previous.block, previous.root),
+                (None, _) => {
                     let block = self.synthetic_block(next, parent_root);
                     let root = block.block_root();
                     (block, root)
                 }
             };
-            self.roots.insert(root, next);
+            self.roots.entry(root).or_insert(next);
             self.blocks.push(ChainBlock { root, block });
         }
         self.blocks[target].clone()
@@ -434,7 +441,10 @@ impl<E: EthSpec> MockChain<E> {
         let keep = usize::try_from(slot.as_u64()).unwrap_or(usize::MAX);
         if self.blocks.len() > keep {
             for dropped in self.blocks.drain(keep..) {
-                self.roots.remove(&dropped.root);
+                // Empty slots repeat an earlier block's root: keep that block's entry.
+                if self.roots.get(&dropped.root).is_some_and(|s| *s >= slot) {
+                    self.roots.remove(&dropped.root);
+                }
             }
         }
         root

@@ -583,6 +583,13 @@ impl<E: EthSpec> MockBeaconNode<E> {
         self.shared.records.lock().rejected.clone()
     }
 
+    /// Leaves slots whose block was not published empty (their root is the previous block's),
+    /// as on a real chain whose proposers are offline, instead of filling them with a
+    /// synthetic block by the slot's proposer. Only affects slots not computed yet.
+    pub fn set_empty_unpublished_slots(&self, empty: bool) {
+        self.shared.chain.lock().empty_unpublished = empty;
+    }
+
     /// Makes the liveness endpoint report `index` live in `epoch` (as if another instance of
     /// the key had been seen).
     pub fn mark_live(&self, epoch: Epoch, index: u64) {

@@ -144,3 +144,64 @@ async fn electra_duties() {
 async fn fulu_duties() {
     all_duties(ForkName::Fulu).await;
 }
+
+/// With `--builder`: builder registrations every epoch, blinded blocks published blinded.
+#[tokio::test]
+async fn builder_flow_publishes_blinded_blocks() {
+    use types::block::PayloadKind;
+    use validator::config::BuilderMode;
+    use validator::testing::PayloadSource;
+
+    let node = harness::mock(ForkName::Deneb, 64, 12).await;
+    node.mock.set_payload_source(PayloadSource::Builder);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = harness::config(dir.path(), &[node.mock.url()], 0);
+    config.duties.builder = BuilderMode::Enabled;
+    config.duties.builder_boost_factor = Some(100);
+    let client = harness::start(&config, harness::interop_signer(64)).await;
+    harness::run_for(client, Duration::from_secs(4 * SLOT_SECONDS)).await;
+    assert!(node.mock.rejected().is_empty(), "{:?}", node.mock.rejected());
+    let published = node.mock.published();
+    assert!(published.blocks.len() >= 2);
+    for block in &published.blocks {
+        assert_eq!(block.payload, PayloadKind::Blinded);
+        assert_eq!(block.fee_recipient, Some(harness::VAULT));
+    }
+    let registered: BTreeSet<_> = published
+        .registrations
+        .iter()
+        .map(|r| {
+            assert_eq!(r.message.fee_recipient, harness::VAULT);
+            assert_eq!(r.message.gas_limit, 60_000_000);
+            r.message.pubkey
+        })
+        .collect();
+    assert_eq!(registered.len(), 64, "every key registered (signatures verified)");
+}
+
+/// A node with the routes of Lodestar 1.5.1 only: v2 block production, v1 publication, v1
+/// attestation and aggregate routes, GET state validators.
+#[tokio::test]
+async fn legacy_node_duties() {
+    use validator::testing::ApiMode;
+
+    let node = harness::mock(ForkName::Capella, 64, 12).await;
+    node.mock.set_api_mode(ApiMode::Legacy);
+    let dir = tempfile::tempdir().unwrap();
+    let config = harness::config(dir.path(), &[node.mock.url()], 0);
+    let client = harness::start(&config, harness::interop_signer(64)).await;
+    harness::run_for(client, Duration::from_secs(5 * SLOT_SECONDS)).await;
+    assert!(node.mock.rejected().is_empty(), "{:?}", node.mock.rejected());
+    let published = node.mock.published();
+    assert!(published.attestations.len() >= 16);
+    assert!(published.blocks.len() >= 2);
+    assert!(!published.aggregates.is_empty());
+    assert!(!published.contributions.is_empty());
+    assert!(node.mock.request_count("POST", "/eth/v1/beacon/pool/attestations") >= 2);
+    assert!(node.mock.request_count("POST", "/eth/v1/beacon/blocks") >= 2);
+    assert!(node.mock.request_count("GET", "/eth/v2/validator/blocks/{slot}") >= 2);
+    assert!(node.mock.request_count("GET", "/eth/v1/beacon/states/{state_id}/validators") >= 1);
+    // Each missing newer route is tried once, then remembered.
+    assert_eq!(node.mock.request_count("POST", "/eth/v2/beacon/pool/attestations"), 1);
+    assert_eq!(node.mock.request_count("GET", "/eth/v3/validator/blocks/{slot}"), 1);
+}
