@@ -11,7 +11,6 @@ use types::api::ProposerPreparationData;
 use types::{Epoch, EthSpec, ExecutionAddress, PublicKeyBytes, SignedValidatorRegistrationV1};
 
 use super::{Context, sleep_until};
-use crate::beacon_node::BroadcastTopic;
 use crate::config::BuilderMode;
 use crate::executor::{TaskExecutor, TaskKind};
 use crate::metrics::{Duty, Outcome};
@@ -85,8 +84,7 @@ impl<E: EthSpec> PreparationService<E> {
         }
         let result = ctx
             .fallback
-            .publish(
-                BroadcastTopic::Subscriptions,
+            .broadcast(
                 "prepare beacon proposer",
                 |client| {
                     let preparations = &preparations;
@@ -160,8 +158,7 @@ impl<E: EthSpec> PreparationService<E> {
         let slot = ctx.spec.compute_start_slot_at_epoch(epoch);
         let result = ctx
             .fallback
-            .publish(
-                BroadcastTopic::Subscriptions,
+            .broadcast(
                 "builder registrations",
                 |client| {
                     let registrations = &registrations;

@@ -22,7 +22,6 @@ use types::{Epoch, EthSpec, is_aggregator};
 pub use store::{AttesterEntry, DutiesStore, EpochDuties, SyncAggregator, SyncPeriodDuties};
 
 use super::Context;
-use crate::beacon_node::BroadcastTopic;
 use crate::error::Result;
 use crate::executor::{TaskExecutor, TaskKind};
 
@@ -301,8 +300,7 @@ impl<E: EthSpec> DutiesService<E> {
             .collect();
         let result = ctx
             .fallback
-            .publish(
-                BroadcastTopic::Subscriptions,
+            .broadcast(
                 "beacon committee subscriptions",
                 |client| {
                     let subscriptions = &subscriptions;

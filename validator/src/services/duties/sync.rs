@@ -9,7 +9,6 @@ use types::duties::sync_subcommittees;
 use types::{Epoch, EthSpec, ForkName, Slot, is_sync_committee_aggregator};
 
 use super::{SyncAggregator, SyncPeriodDuties};
-use crate::beacon_node::BroadcastTopic;
 use crate::error::Result;
 use crate::services::Context;
 use crate::store::SyncSelection;
@@ -106,8 +105,7 @@ async fn subscribe<E: EthSpec>(ctx: &Context<E>, period: u64) {
         .collect();
     let result = ctx
         .fallback
-        .publish(
-            BroadcastTopic::Subscriptions,
+        .broadcast(
             "sync committee subscriptions",
             |client| {
                 let subscriptions = &subscriptions;
