@@ -91,6 +91,16 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// An interchange file could not be imported; the database is unchanged.
+    #[error("cannot import {path}: {source}")]
+    Import {
+        /// The interchange file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: slashing_protection::Error,
+    },
+
     /// A file's JSON content is invalid.
     #[error("invalid JSON in {path}: {source}")]
     Json {

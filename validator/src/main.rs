@@ -15,8 +15,10 @@ use validator::executor::ShutdownReason;
 
 fn init_logging(format: LogFormat, level: &str) -> anyhow::Result<()> {
     let filter = EnvFilter::try_new(level).with_context(|| format!("invalid --log-level {level:?}"))?;
+    use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -115,8 +117,11 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(error) => {
-            tracing::error!("{error:#}");
-            eprintln!("error: {error:#}");
+            // Library errors already carry their causes in their message.
+            if format == LogFormat::Json {
+                tracing::error!(%error, "poolvc failed");
+            }
+            eprintln!("error: {error}");
             ExitCode::FAILURE
         }
     }

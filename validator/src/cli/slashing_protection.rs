@@ -100,10 +100,20 @@ pub async fn import(args: &ImportArgs) -> Result<ImportSummary> {
         read_interchange(&path, DEFAULT_MAX_IMPORT_BYTES)
     })
     .await
-    .map_err(|e| Error::Config(format!("the import task failed: {e}")))??;
+    .map_err(|e| Error::Config(format!("the import task failed: {e}")))?
+    .map_err(|source| Error::Import {
+        path: args.file.clone(),
+        source,
+    })?;
     let db = args.db.target();
     let store = open(&db, interchange.metadata.genesis_validators_root).await?;
-    let summary = store.import_interchange(&interchange).await?;
+    let summary = store
+        .import_interchange(&interchange)
+        .await
+        .map_err(|source| Error::Import {
+            path: args.file.clone(),
+            source,
+        })?;
     tracing::info!(
         file = %args.file.display(),
         database = %db,
