@@ -118,6 +118,45 @@ fn sync_aggregate<E: EthSpec>(block: &SignedBeaconBlock<E>) -> Option<&SyncAggre
     }
 }
 
+/// Undoes a defect of some beacon nodes (Lodestar 1.5.1) that label epoch committees with the
+/// slot's position in the epoch as `index` and the committee index as `slot`. The spec's form
+/// has every slot in the epoch and `SLOTS_PER_EPOCH` distinct slots; the defective form has
+/// relative slots. (At epoch 0 with as many committees per slot as slots per epoch the two
+/// cannot be told apart; the spec's form is assumed.)
+pub fn normalize_committees(
+    epoch: Epoch,
+    slots_per_epoch: u64,
+    committees: Vec<types::api::Committee>,
+) -> Vec<types::api::Committee> {
+    let start = epoch.as_u64().saturating_mul(slots_per_epoch);
+    let in_epoch = |slot: u64| (start..start + slots_per_epoch).contains(&slot);
+    let distinct = |f: fn(&types::api::Committee) -> u64| {
+        committees
+            .iter()
+            .map(f)
+            .collect::<std::collections::BTreeSet<u64>>()
+            .len() as u64
+    };
+    let spec_form = committees.iter().all(|c| in_epoch(c.slot.as_u64()))
+        && (epoch.as_u64() > 0 || distinct(|c| c.slot.as_u64()) == slots_per_epoch);
+    let swapped_form = committees
+        .iter()
+        .all(|c| c.index < slots_per_epoch && c.slot.as_u64() < slots_per_epoch)
+        && distinct(|c| c.index) == slots_per_epoch;
+    if spec_form || !swapped_form {
+        return committees;
+    }
+    tracing::debug!(%epoch, "beacon node labels committees (index, slot) swapped; correcting");
+    committees
+        .into_iter()
+        .map(|c| types::api::Committee {
+            index: c.slot.as_u64(),
+            slot: Slot(start + c.index),
+            validators: c.validators,
+        })
+        .collect()
+}
+
 impl<E: EthSpec> BlockScanner<E> {
     /// A scanner whose first slot is `from`.
     pub fn new(fallback: Arc<BeaconNodeFallback>, spec: Arc<ChainSpec>, from: Slot) -> Self {
@@ -251,11 +290,11 @@ impl<E: EthSpec> BlockScanner<E> {
                 }
             })
             .await?;
-        let committees: Committees = response
-            .data
-            .into_iter()
-            .map(|c| ((c.slot, c.index), c.validators))
-            .collect();
+        let committees: Committees =
+            normalize_committees(epoch, self.spec.slots_per_epoch, response.data)
+                .into_iter()
+                .map(|c| ((c.slot, c.index), c.validators))
+                .collect();
         let committees = Arc::new(committees);
         self.committees.insert(epoch, committees.clone());
         Ok(committees)
@@ -283,5 +322,57 @@ impl<E: EthSpec> BlockScanner<E> {
         self.committees.retain(|e, _| *e >= floor);
         let period_floor = self.spec.sync_committee_period(floor);
         self.sync_committees.retain(|p, _| *p >= period_floor);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use types::api::Committee;
+
+    use super::*;
+
+    fn committee(slot: u64, index: u64) -> Committee {
+        Committee {
+            index,
+            slot: Slot(slot),
+            validators: vec![slot * 10 + index],
+        }
+    }
+
+    #[test]
+    fn swapped_committee_labels_are_corrected() {
+        // Epoch 3 of 8 slots, 2 committees per slot, as the spec says...
+        let spec_form: Vec<Committee> = (24..32)
+            .flat_map(|slot| (0..2).map(move |index| committee(slot, index)))
+            .collect();
+        assert_eq!(normalize_committees(Epoch(3), 8, spec_form.clone()), spec_form);
+        // ... and as Lodestar 1.5.1 labels them.
+        let swapped: Vec<Committee> = spec_form
+            .iter()
+            .map(|c| Committee {
+                index: c.slot.as_u64() - 24,
+                slot: Slot(c.index),
+                validators: c.validators.clone(),
+            })
+            .collect();
+        let mut fixed = normalize_committees(Epoch(3), 8, swapped);
+        fixed.sort_by_key(|c| (c.slot, c.index));
+        assert_eq!(fixed, spec_form);
+        // Epoch 0: told apart by which label takes every slot of the epoch.
+        let genesis: Vec<Committee> = (0..8)
+            .flat_map(|slot| (0..2).map(move |index| committee(slot, index)))
+            .collect();
+        assert_eq!(normalize_committees(Epoch(0), 8, genesis.clone()), genesis);
+        let swapped: Vec<Committee> = genesis
+            .iter()
+            .map(|c| Committee {
+                index: c.slot.as_u64(),
+                slot: Slot(c.index),
+                validators: c.validators.clone(),
+            })
+            .collect();
+        let mut fixed = normalize_committees(Epoch(0), 8, swapped);
+        fixed.sort_by_key(|c| (c.slot, c.index));
+        assert_eq!(fixed, genesis);
     }
 }

@@ -180,7 +180,18 @@ impl<E: EthSpec> ValidatorStore<E> {
             (summary, registry.status_counts())
         };
         for (pubkey, from, to) in &summary.status_changes {
-            tracing::info!(%pubkey, from = from.map_or("unknown", |s| s.as_str()), to = %to, "validator status");
+            tracing::debug!(%pubkey, from = from.map_or("unknown", |s| s.as_str()), to = %to, "validator status");
+        }
+        if !summary.status_changes.is_empty() {
+            let counts: Vec<String> = counts
+                .iter()
+                .map(|(status, n)| format!("{status}={n}"))
+                .collect();
+            tracing::info!(
+                changed = summary.status_changes.len(),
+                statuses = %counts.join(" "),
+                "validator statuses"
+            );
         }
         self.metrics.validator_keys.reset();
         for (label, count) in counts {

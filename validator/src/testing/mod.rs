@@ -86,7 +86,8 @@ pub enum ApiMode {
     /// Every route.
     Current,
     /// Like Lodestar 1.5.1: 404 on v3 block production, v2 pool/publication routes, liveness and
-    /// POST state validators/balances; comma-separated event topics are ignored.
+    /// POST state validators/balances (415 first when the body is SSZ); comma-separated event
+    /// topics are ignored; epoch committees come with `index` and `slot` swapped.
     Legacy,
 }
 

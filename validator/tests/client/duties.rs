@@ -204,4 +204,6 @@ async fn legacy_node_duties() {
     // Each missing newer route is tried once, then remembered.
     assert_eq!(node.mock.request_count("POST", "/eth/v2/beacon/pool/attestations"), 1);
     assert_eq!(node.mock.request_count("GET", "/eth/v3/validator/blocks/{slot}"), 1);
+    // SSZ refused (415) before the route is found missing (404, as JSON): once.
+    assert_eq!(node.mock.request_count("POST", "/eth/v2/beacon/blocks"), 2);
 }

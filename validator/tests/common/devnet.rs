@@ -241,7 +241,7 @@ impl Devnet {
             .get(&format!("/eth/v1/beacon/states/{state}/committees?epoch={epoch}"))
             .await
             .expect("committees");
-        value["data"]
+        let list: Vec<(u64, u64, Vec<u64>)> = value["data"]
             .as_array()
             .expect("committee list")
             .iter()
@@ -252,7 +252,20 @@ impl Devnet {
                     .iter()
                     .map(number)
                     .collect();
-                ((number(&c["slot"]), number(&c["index"])), members)
+                (number(&c["slot"]), number(&c["index"]), members)
+            })
+            .collect();
+        // Lodestar 1.5.1 labels the slot's position in the epoch `index` and the committee
+        // index `slot`: the spec's form has every slot of the epoch among the slots.
+        let slots: BTreeSet<u64> = list.iter().map(|(slot, _, _)| *slot).collect();
+        let spec_form = slots == (state..state + SLOTS_PER_EPOCH).collect();
+        list.into_iter()
+            .map(|(slot, index, members)| {
+                if spec_form {
+                    ((slot, index), members)
+                } else {
+                    ((state + index, slot), members)
+                }
             })
             .collect()
     }

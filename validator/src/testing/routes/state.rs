@@ -298,6 +298,15 @@ pub(crate) async fn committees<E: EthSpec>(
             }
         }
         drop(chain);
+        if shared.faults.lock().api == crate::testing::ApiMode::Legacy {
+            // Lodestar 1.5.1 labels the slot's position in the epoch `index` and the committee
+            // index `slot`.
+            for committee in &mut committees {
+                let position = committee.slot.as_u64() % spe;
+                committee.slot = Slot(committee.index);
+                committee.index = position;
+            }
+        }
         Ok(state_data(committees, false))
     };
     run().unwrap_or_else(IntoResponse::into_response)
