@@ -76,13 +76,27 @@ async fn poolvc_runs_a_lodestar_devnet() {
     );
     net.wait_ready(Duration::from_secs(60)).await;
 
+    // Committees are collected while their epoch is the head's (the head state serves only
+    // the previous, current and next epochs).
     let end = (LAST_EPOCH + 1) * SLOTS_PER_EPOCH + 2;
+    let mut committees = BTreeMap::new();
     while net.wall_slot() < end {
         assert!(net.beacon.try_status().is_none(), "Lodestar stopped");
         assert!(poolvc.try_status().is_none(), "poolvc stopped");
+        let epoch = net.wall_slot() / SLOTS_PER_EPOCH;
+        for e in epoch.saturating_sub(1)..=epoch {
+            if !committees.contains_key(&e)
+                && let Some(c) = net.committees(e).await
+            {
+                committees.insert(e, c);
+            }
+        }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     net.wait_for_slot(end).await;
+    for e in 0..=LAST_EPOCH + 1 {
+        assert!(committees.contains_key(&e), "committees of epoch {e} collected");
+    }
 
     // Finality on poolvc's votes alone (Lodestar runs no validator).
     let (justified, finalized) = net.finality().await;
@@ -92,10 +106,6 @@ async fn poolvc_runs_a_lodestar_devnet() {
     );
 
     // Every slot's block, its fee recipient, its votes and sync participation.
-    let mut committees = BTreeMap::new();
-    for epoch in 0..=LAST_EPOCH + 1 {
-        committees.insert(epoch, net.committees(epoch).await);
-    }
     let mut votes = BTreeSet::new();
     let (mut sync_bits, mut sync_possible) = (0usize, 0usize);
     let mut empty = Vec::new();

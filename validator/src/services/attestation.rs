@@ -17,6 +17,7 @@ use super::{Context, next_slot, sleep_until};
 use crate::beacon_node::{BroadcastTopic, Error as NodeError};
 use crate::executor::{TaskExecutor, TaskKind};
 use crate::metrics::{Duty, Outcome};
+use crate::services::duties::AttesterEntry;
 use crate::store::AttestationToSign;
 
 /// The attestation service's task name.
@@ -91,7 +92,6 @@ impl<E: EthSpec> AttestationService<E> {
         if duties.is_empty() {
             return;
         }
-        let fork = ctx.spec.fork_name_at_slot(slot);
         let data = match ctx
             .fallback
             .first_success("attestation data", |client| async move {
@@ -107,6 +107,20 @@ impl<E: EthSpec> AttestationService<E> {
             }
         };
         ctx.attestation_data.insert(data);
+        self.sign_and_publish(slot, data, &duties).await;
+    }
+
+    /// Signs and publishes the attestations of `duties` at `slot` over `data` (fetched with
+    /// committee index 0); returns how many were published. This is everything between "the
+    /// attestation data arrived" and "the attestations were published".
+    pub async fn sign_and_publish(
+        &self,
+        slot: Slot,
+        data: types::AttestationData,
+        duties: &[AttesterEntry],
+    ) -> usize {
+        let ctx = &self.ctx;
+        let fork = ctx.spec.fork_name_at_slot(slot);
         let electra = fork.is_electra_or_later();
         let items: Vec<AttestationToSign> = duties
             .iter()
@@ -128,12 +142,12 @@ impl<E: EthSpec> AttestationService<E> {
             Err(error) => {
                 tracing::error!(%slot, %error, "attestation signing failed: attestations missed");
                 ctx.record(slot, Duty::Attestation, Outcome::Missed, duties.len());
-                return;
+                return 0;
             }
         };
         ctx.record(slot, Duty::Attestation, Outcome::Refused, batch.refused.len());
         if batch.signed.is_empty() {
-            return;
+            return 0;
         }
         let count = batch.signed.len();
         let result = if electra {
@@ -170,12 +184,14 @@ impl<E: EthSpec> AttestationService<E> {
                     target = %data.target.epoch,
                     "attestations published"
                 );
+                count
             }
             Err(error) => {
                 let failed = failed_items(&error).map_or(count, |items| items.len().min(count));
                 ctx.record(slot, Duty::Attestation, Outcome::Missed, failed);
                 ctx.record(slot, Duty::Attestation, Outcome::Performed, count - failed);
                 tracing::error!(%slot, count, failed, %error, "attestation publication failed");
+                count - failed
             }
         }
     }

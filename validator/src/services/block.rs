@@ -52,7 +52,7 @@ impl<E: EthSpec> BlockService<E> {
                 if ctx.store.is_signing_enabled(&duty.pubkey) {
                     self.propose(duty).await;
                 } else {
-                    tracing::warn!(slot = %duty.slot, pubkey = %duty.pubkey, "proposal skipped: key held by doppelganger protection");
+                    tracing::info!(slot = %duty.slot, pubkey = %duty.pubkey, "proposal skipped: key held by doppelganger protection");
                     ctx.record(duty.slot, Duty::Block, Outcome::Refused, 1);
                 }
             }

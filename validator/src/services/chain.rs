@@ -61,6 +61,9 @@ pub struct BlockScanner<E: EthSpec> {
     fallback: Arc<BeaconNodeFallback>,
     spec: Arc<ChainSpec>,
     next: Slot,
+    /// Attestations with an older target are skipped (their committees are not even fetched:
+    /// nodes serve committees of recent epochs only).
+    min_target: Epoch,
     committees: BTreeMap<Epoch, Arc<Committees>>,
     sync_committees: BTreeMap<u64, Arc<Vec<u64>>>,
     _preset: PhantomData<E>,
@@ -158,9 +161,11 @@ pub fn normalize_committees(
 }
 
 impl<E: EthSpec> BlockScanner<E> {
-    /// A scanner whose first slot is `from`.
+    /// A scanner whose first slot is `from`; attestations targeting epochs before `from`'s are
+    /// skipped.
     pub fn new(fallback: Arc<BeaconNodeFallback>, spec: Arc<ChainSpec>, from: Slot) -> Self {
         Self {
+            min_target: spec.compute_epoch_at_slot(from),
             fallback,
             spec,
             next: from,
@@ -221,6 +226,9 @@ impl<E: EthSpec> BlockScanner<E> {
         }
         let mut attestations = Vec::new();
         for raw in raw_attestations(&block) {
+            if raw.data.target.epoch < self.min_target {
+                continue;
+            }
             let epoch = self.spec.compute_epoch_at_slot(raw.data.slot);
             let committees = self.committees(epoch).await?;
             let mut offset = 0;
@@ -277,10 +285,9 @@ impl<E: EthSpec> BlockScanner<E> {
                     .await
                 {
                     Ok(response) => Ok(response),
-                    // The head state may not serve an old epoch: ask the epoch's own state.
-                    Err(NodeError::Status {
-                        status: 400 | 404, ..
-                    }) => {
+                    // The head state may not serve an old epoch (Lodestar answers 500): ask
+                    // the epoch's own state.
+                    Err(NodeError::Status { .. }) => {
                         let slot = epoch.start_slot(E::SLOTS_PER_EPOCH);
                         client
                             .get_committees(StateId::Slot(slot), Some(epoch), None, None)

@@ -310,6 +310,8 @@ pub(crate) struct Faults {
     pub(crate) route_failures: HashMap<(String, String), u16>,
     pub(crate) payload: PayloadSource,
     pub(crate) fee_recipient_override: Option<ExecutionAddress>,
+    /// Whether published signatures (and attestation targets) are checked.
+    pub(crate) verify: bool,
 }
 
 impl Default for Faults {
@@ -324,6 +326,7 @@ impl Default for Faults {
             route_failures: HashMap::new(),
             payload: PayloadSource::Local,
             fee_recipient_override: None,
+            verify: true,
         }
     }
 }
@@ -582,6 +585,14 @@ impl<E: EthSpec> MockBeaconNode<E> {
     /// Everything refused.
     pub fn rejected(&self) -> Vec<Rejection> {
         self.shared.records.lock().rejected.clone()
+    }
+
+    /// Turns signature checks of pool publications (attestations, aggregates, sync messages and
+    /// contributions) and the attestation target/slot checks off (`false`) or on. Benchmarks
+    /// turn them off so that the mock's own verification does not count as client time; every
+    /// test keeps them on.
+    pub fn set_verification(&self, verify: bool) {
+        self.shared.faults.lock().verify = verify;
     }
 
     /// Leaves slots whose block was not published empty (their root is the previous block's),

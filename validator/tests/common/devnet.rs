@@ -234,13 +234,20 @@ impl Devnet {
         (number(&block["data"]["message"]["slot"]) == slot).then_some(block)
     }
 
-    /// The committees of `epoch`: `(slot, index) -> members`.
-    pub(crate) async fn committees(&self, epoch: u64) -> std::collections::BTreeMap<(u64, u64), Vec<u64>> {
+    /// The committees of `epoch`: `(slot, index) -> members`, from the head state (which serves
+    /// the previous, current and next epoch only: poll at least once per epoch); `None` when the
+    /// head state does not serve that epoch.
+    pub(crate) async fn committees(
+        &self,
+        epoch: u64,
+    ) -> Option<std::collections::BTreeMap<(u64, u64), Vec<u64>>> {
         let state = epoch * SLOTS_PER_EPOCH;
-        let value = self
-            .get(&format!("/eth/v1/beacon/states/{state}/committees?epoch={epoch}"))
-            .await
-            .expect("committees");
+        let url = format!("{}/eth/v1/beacon/states/head/committees?epoch={epoch}", self.url);
+        let response = self.http.get(&url).send().await.ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        let value: Value = response.json().await.ok()?;
         let list: Vec<(u64, u64, Vec<u64>)> = value["data"]
             .as_array()
             .expect("committee list")
@@ -259,15 +266,17 @@ impl Devnet {
         // index `slot`: the spec's form has every slot of the epoch among the slots.
         let slots: BTreeSet<u64> = list.iter().map(|(slot, _, _)| *slot).collect();
         let spec_form = slots == (state..state + SLOTS_PER_EPOCH).collect();
-        list.into_iter()
-            .map(|(slot, index, members)| {
-                if spec_form {
-                    ((slot, index), members)
-                } else {
-                    ((state + index, slot), members)
-                }
-            })
-            .collect()
+        Some(
+            list.into_iter()
+                .map(|(slot, index, members)| {
+                    if spec_form {
+                        ((slot, index), members)
+                    } else {
+                        ((state + index, slot), members)
+                    }
+                })
+                .collect(),
+        )
     }
 }
 
