@@ -255,15 +255,21 @@ impl<E: EthSpec> BlockScanner<E> {
         }
         let mut sync_participants = Vec::new();
         if let Some(aggregate) = sync_aggregate(&block) {
+            // Best effort: nodes serve the sync committees of the head's period and the next
+            // only, and participation is information, not a duty.
             let epoch = self.spec.compute_epoch_at_slot(slot);
-            let members = self.sync_committee(epoch).await?;
-            sync_participants.extend(
-                members
-                    .iter()
-                    .zip(aggregate.sync_committee_bits.iter())
-                    .filter(|(_, set)| *set)
-                    .map(|(index, _)| *index),
-            );
+            match self.sync_committee(epoch).await {
+                Ok(members) => sync_participants.extend(
+                    members
+                        .iter()
+                        .zip(aggregate.sync_committee_bits.iter())
+                        .filter(|(_, set)| *set)
+                        .map(|(index, _)| *index),
+                ),
+                Err(error) => {
+                    tracing::debug!(%slot, %error, "sync committee unknown; participation of this block not counted");
+                }
+            }
         }
         Ok(Some(ScannedBlock {
             slot,
