@@ -353,3 +353,160 @@ impl<E: EthSpec> ValidatorStore<E> {
         (groups, positions)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use signer::LocalSigner;
+    use slashing_protection::{SqliteConfig, SqliteStore};
+    use types::{AttestationData, Checkpoint, MinimalEthSpec, Slot};
+
+    use super::*;
+
+    async fn store(
+        keys: u64,
+        policy: Option<FeePolicy>,
+        own: Option<ExecutionAddress>,
+        dir: &std::path::Path,
+    ) -> ValidatorStore<MinimalEthSpec> {
+        let signer = Arc::new(LocalSigner::new(
+            (0..keys).map(|i| signer::derivation::interop_secret_key(i).unwrap()),
+        ));
+        let gvr = Hash256::repeat_byte(3);
+        let slashing: Arc<dyn SlashingProtection> = Arc::new(
+            SqliteStore::open(dir.join("sp.sqlite"), gvr, SqliteConfig::default())
+                .await
+                .unwrap(),
+        );
+        slashing
+            .register_validators(&signer.public_keys())
+            .await
+            .unwrap();
+        ValidatorStore::new(StoreParts {
+            signer,
+            slashing,
+            spec: Arc::new(ChainSpec::minimal()),
+            genesis_validators_root: gvr,
+            definitions: Definitions::in_memory(
+                Defaults {
+                    fee_recipient: own,
+                    gas_limit: 1,
+                    graffiti: None,
+                },
+                policy,
+            ),
+            fee_policy: policy,
+            metrics: Arc::new(Metrics::new()),
+            initial_state: SigningState::Enabled,
+        })
+    }
+
+    fn data(slot: u64, index: u64, target: u64) -> AttestationData {
+        AttestationData {
+            slot: Slot(slot),
+            index,
+            beacon_block_root: Hash256::repeat_byte(1),
+            source: Checkpoint {
+                epoch: types::Epoch(target - 1),
+                root: Hash256::ZERO,
+            },
+            target: Checkpoint {
+                epoch: types::Epoch(target),
+                root: Hash256::repeat_byte(2),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn attestation_batches_release_only_safe_and_enabled_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(4, None, Some(ExecutionAddress::ZERO), dir.path()).await;
+        let keys = store.keys();
+        let item = |k: usize, index: u64, target: u64| AttestationToSign {
+            pubkey: keys[k].pubkey,
+            validator_index: k as u64,
+            committee_index: index,
+            committee_length: 4,
+            committee_position: k as u64,
+            data: data(16, index, target),
+        };
+        let batch = store
+            .sign_attestations(vec![item(0, 0, 2), item(1, 0, 2), item(2, 1, 2)])
+            .await
+            .unwrap();
+        assert_eq!(batch.signed.len(), 3);
+        assert!(batch.refused.is_empty());
+        // Same keys, conflicting data for the same target: refused; a held key: refused.
+        store.set_signing_state(
+            &keys[3].pubkey,
+            SigningState::Held {
+                until: types::Epoch(9),
+            },
+        );
+        let mut conflicting = item(0, 0, 2);
+        conflicting.data.beacon_block_root = Hash256::repeat_byte(9);
+        let batch = store
+            .sign_attestations(vec![conflicting, item(1, 0, 2), item(3, 0, 2)])
+            .await
+            .unwrap();
+        assert_eq!(batch.signed.len(), 1, "the identical re-sign only");
+        assert_eq!(batch.signed[0].0.validator_index, 1);
+        let reasons: Vec<&str> = batch.refused.iter().map(|(_, r)| r.as_str()).collect();
+        assert!(reasons.iter().any(|r| r.contains("double vote")), "{reasons:?}");
+        assert!(reasons.iter().any(|r| r.contains("doppelganger")), "{reasons:?}");
+        assert!(store.sign_randao(keys[3].pubkey, types::Epoch(1)).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn fee_recipient_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = ExecutionAddress::repeat_byte(1);
+        let own = ExecutionAddress::repeat_byte(2);
+        let other = ExecutionAddress::repeat_byte(3);
+        let strict = FeePolicy {
+            vault,
+            allow_other: false,
+        };
+        let store = store(1, Some(strict), Some(own), dir.path()).await;
+        let pk = store.keys()[0].pubkey;
+        assert_eq!(store.fee_recipient(&pk), Some(vault));
+        assert!(store.fee_recipient_allowed(&pk, vault).is_ok());
+        assert!(store.fee_recipient_allowed(&pk, own).is_err());
+
+        let dir = tempfile::tempdir().unwrap();
+        let lenient = FeePolicy {
+            vault,
+            allow_other: true,
+        };
+        let store = store(1, Some(lenient), Some(own), dir.path()).await;
+        assert_eq!(store.fee_recipient(&pk), Some(own));
+        assert!(store.fee_recipient_allowed(&pk, own).is_ok());
+        assert!(store.fee_recipient_allowed(&pk, vault).is_ok());
+        let expected = store.fee_recipient_allowed(&pk, other).unwrap_err();
+        assert!(expected.contains(&vault.to_string()) && expected.contains(&own.to_string()));
+
+        let dir = tempfile::tempdir().unwrap();
+        let solo = store_solo(dir.path(), own).await;
+        assert!(solo.fee_recipient_allowed(&pk, own).is_ok());
+        assert!(solo.fee_recipient_allowed(&pk, other).is_err());
+    }
+
+    async fn store_solo(
+        dir: &std::path::Path,
+        own: ExecutionAddress,
+    ) -> ValidatorStore<MinimalEthSpec> {
+        store(1, None, Some(own), dir).await
+    }
+
+    #[test]
+    fn groups_share_roots() {
+        let a = PublicKeyBytes::repeat_byte(1);
+        let b = PublicKeyBytes::repeat_byte(2);
+        let r1 = Hash256::repeat_byte(1);
+        let r2 = Hash256::repeat_byte(2);
+        let (groups, positions) =
+            ValidatorStore::<MinimalEthSpec>::group_by_root([(r1, a), (r2, b), (r1, b)]);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].pubkeys, vec![a, b]);
+        assert_eq!(positions, vec![(0, 0), (1, 0), (0, 1)]);
+    }
+}
