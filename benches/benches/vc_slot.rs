@@ -34,7 +34,8 @@ use signer::{LocalSigner, Signer};
 use slashing_protection::{AttestationRequest, SlashingProtection, SqliteConfig, SqliteStore};
 use ssz::BitList;
 use types::{
-    AttestationData, AttestationPhase0, ChainSpec, Checkpoint, DomainKind, Epoch, ForkName, Hash256, MainnetEthSpec, MinimalEthSpec, SignedRoot, Slot,
+    AttestationData, AttestationPhase0, ChainSpec, Checkpoint, DomainKind, Epoch, ForkName,
+    Hash256, MainnetEthSpec, MinimalEthSpec, SignedRoot, Slot,
 };
 use validator::beacon_node::{BeaconNodeClient, BeaconNodeFallback, FallbackConfig, Timeouts};
 use validator::client::{self, Keys};
@@ -61,9 +62,9 @@ fn rss_kib(field: &str) -> u64 {
 }
 
 fn signer(keys: u64) -> Arc<LocalSigner> {
-    Arc::new(LocalSigner::new(
-        (0..keys).map(|i| signer::derivation::interop_secret_key(i).expect("interop key")),
-    ))
+    Arc::new(LocalSigner::new((0..keys).map(|i| {
+        signer::derivation::interop_secret_key(i).expect("interop key")
+    })))
 }
 
 /// Everything one slot needs: the client context, the duties of one slot, the mock.
@@ -227,7 +228,8 @@ async fn naive(setup: &Setup, data: AttestationData) -> usize {
         if result.first().is_some_and(Result::is_ok) {
             let signature = setup.signer.sign(root, duty.pubkey).await.expect("sign");
             let mut bits = BitList::with_capacity(duty.committee_length as usize).expect("bits");
-            bits.set(duty.validator_committee_index as usize, true).expect("bit");
+            bits.set(duty.validator_committee_index as usize, true)
+                .expect("bit");
             out.push(AttestationPhase0::<E> {
                 aggregation_bits: bits,
                 data,
@@ -256,9 +258,11 @@ fn bench_slot(c: &mut Criterion) {
                 let data = data_for(setup.slot, target.get());
                 target.set(target.get() + 1);
                 let started = Instant::now();
-                let published = setup
-                    .runtime
-                    .block_on(setup.service.sign_and_publish(setup.slot, data, &setup.duties));
+                let published = setup.runtime.block_on(setup.service.sign_and_publish(
+                    setup.slot,
+                    data,
+                    &setup.duties,
+                ));
                 total += started.elapsed();
                 assert_eq!(published, setup.duties.len(), "every attestation published");
             }
@@ -280,7 +284,11 @@ fn bench_slot(c: &mut Criterion) {
         });
     });
     group.finish();
-    assert!(setup.mock.rejected().is_empty(), "{:?}", setup.mock.rejected());
+    assert!(
+        setup.mock.rejected().is_empty(),
+        "{:?}",
+        setup.mock.rejected()
+    );
     println!(
         "memory: VmHWM {} MiB at the end of the slot benchmark",
         rss_kib("VmHWM:") / 1024
@@ -329,10 +337,12 @@ fn requests_per_epoch(keys: u64) -> BTreeMap<String, usize> {
                 ..DutyConfig::default()
             },
         };
-        let (genesis, spec) =
-            client::bootstrap(&config.beacon_nodes, &tokio_util::sync::CancellationToken::new())
-                .await
-                .expect("bootstrap");
+        let (genesis, spec) = client::bootstrap(
+            &config.beacon_nodes,
+            &tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .expect("bootstrap");
         let running = client::start(&config, Keys::Signer(signer), genesis, spec)
             .await
             .expect("client");

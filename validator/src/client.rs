@@ -213,8 +213,8 @@ pub async fn open_slashing_protection(
                 std::fs::create_dir_all(parent)
                     .map_err(|e| Error::io("create directory", parent, e))?;
             }
-            let store = SqliteStore::open(path, genesis_validators_root, SqliteConfig::default())
-                .await?;
+            let store =
+                SqliteStore::open(path, genesis_validators_root, SqliteConfig::default()).await?;
             Arc::new(Observed::new(store, observer))
         }
         SlashingDb::Postgres(url) => {
@@ -228,10 +228,7 @@ pub async fn open_slashing_protection(
 
 /// Loads the configured keystores (with the key cache) on the blocking pool.
 async fn load_signer(config: &Config) -> Result<Arc<dyn Signer>> {
-    let mut options = LoadOptions::new(
-        &config.keys.keystores_dir,
-        config.keys.passwords.clone(),
-    );
+    let mut options = LoadOptions::new(&config.keys.keystores_dir, config.keys.passwords.clone());
     options.cache_file = config.keys.key_cache.clone();
     let report = tokio::task::spawn_blocking(move || load_keys(&options))
         .await

@@ -8,13 +8,16 @@ use anyhow::Context as _;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
-use validator::cli::{Cli, Command, keys::KeysCommand, slashing_protection::SlashingProtectionCommand};
+use validator::cli::{
+    Cli, Command, keys::KeysCommand, slashing_protection::SlashingProtectionCommand,
+};
 use validator::client::{self, Keys};
 use validator::config::LogFormat;
 use validator::executor::ShutdownReason;
 
 fn init_logging(format: LogFormat, level: &str) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(level).with_context(|| format!("invalid --log-level {level:?}"))?;
+    let filter =
+        EnvFilter::try_new(level).with_context(|| format!("invalid --log-level {level:?}"))?;
     use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -49,7 +52,11 @@ async fn run(args: &validator::cli::run::RunArgs) -> anyhow::Result<ShutdownReas
     let signal = tokio::spawn(termination_signal());
     let bootstrap = {
         let abort = abort.clone();
-        async move { client::bootstrap(&config.beacon_nodes, &abort).await.map(|c| (config, c)) }
+        async move {
+            client::bootstrap(&config.beacon_nodes, &abort)
+                .await
+                .map(|c| (config, c))
+        }
     };
     tokio::pin!(bootstrap);
     let mut signal = signal;

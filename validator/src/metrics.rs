@@ -338,9 +338,7 @@ impl Metrics {
                 ("success", node.stats.successes),
                 ("failure", node.stats.failures),
             ] {
-                let counter = self
-                    .beacon_node_requests
-                    .with_label_values(&[url, outcome]);
+                let counter = self.beacon_node_requests.with_label_values(&[url, outcome]);
                 let delta = total.saturating_sub(counter.get());
                 counter.inc_by(delta);
             }
@@ -399,7 +397,9 @@ impl SlashingObserver for SlashingMetrics {
             ("refused", outcome.refused),
         ] {
             if n > 0 {
-                m.slashing_checks.with_label_values(&[kind, label]).inc_by(n);
+                m.slashing_checks
+                    .with_label_values(&[kind, label])
+                    .inc_by(n);
             }
         }
         m.slashing_batch_seconds
@@ -440,8 +440,14 @@ mod tests {
             .slashing_checks
             .with_label_values(&["block", "valid"])
             .inc();
-        metrics.doppelganger_keys.with_label_values(&["held"]).set(1);
-        metrics.validator_keys.with_label_values(&["unknown"]).set(1);
+        metrics
+            .doppelganger_keys
+            .with_label_values(&["held"])
+            .set(1);
+        metrics
+            .validator_keys
+            .with_label_values(&["unknown"])
+            .set(1);
         metrics
             .slashing_refusals
             .with_label_values(&["block", "double_proposal"])
@@ -458,8 +464,12 @@ mod tests {
             .beacon_node_latency
             .with_label_values(&["http://x/"])
             .set(0.01);
+        metrics
+            .slashing_batch_seconds
+            .with_label_values(&["block"])
+            .observe(0.001);
         let families = metrics.registry().gather();
-        assert!(families.len() >= 15, "{}", families.len());
+        assert_eq!(families.len(), 15, "every metric is registered");
         for family in &families {
             let name = family.name();
             assert!(name.starts_with("poolvc_"), "{name}");

@@ -96,7 +96,10 @@ fn import_is_all_or_nothing_with_clear_errors() {
     ]);
     assert_eq!(output.status.code(), Some(1));
     let text = stderr(&output);
-    assert!(text.contains(&OTHER_GVR[2..]) || text.contains(OTHER_GVR), "{text}");
+    assert!(
+        text.contains(&OTHER_GVR[2..]) || text.contains(OTHER_GVR),
+        "{text}"
+    );
     // A missing file.
     let output = poolvc(&[
         "slashing-protection",
@@ -107,10 +110,17 @@ fn import_is_all_or_nothing_with_clear_errors() {
         dir.path().join("missing.json").to_str().unwrap(),
     ]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("missing.json"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("missing.json"),
+        "{}",
+        stderr(&output)
+    );
 
     let after = export(&datadir, &dir.path().join("after.json"));
-    assert_eq!(before, after, "the database is untouched by refused imports");
+    assert_eq!(
+        before, after,
+        "the database is untouched by refused imports"
+    );
 }
 
 #[test]
@@ -132,7 +142,10 @@ fn export_refuses_what_it_cannot_do_safely() {
         "{}",
         stderr(&output)
     );
-    assert!(!datadir.join("slashing_protection.sqlite").exists(), "no database created");
+    assert!(
+        !datadir.join("slashing_protection.sqlite").exists(),
+        "no database created"
+    );
 
     let good = dir.path().join("good.json");
     write(&good, &interchange(GVR, 7, 3));
@@ -154,7 +167,11 @@ fn export_refuses_what_it_cannot_do_safely() {
         "--file",
         file.to_str().unwrap(),
     ]);
-    assert_eq!(output.status.code(), Some(1), "an existing file is not replaced");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "an existing file is not replaced"
+    );
     assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
     let exported = export(&datadir, &file);
     assert_eq!(exported["data"][0]["signed_blocks"][0]["slot"], "7");
@@ -168,7 +185,11 @@ fn export_refuses_what_it_cannot_do_safely() {
         file.to_str().unwrap(),
     ]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("--genesis-validators-root"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--genesis-validators-root"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -187,7 +208,11 @@ fn run_flags_are_checked_before_anything_starts() {
         datadir,
     ]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("no fee recipient"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no fee recipient"),
+        "{}",
+        stderr(&output)
+    );
     let output = poolvc(&[
         "run",
         "--datadir",
@@ -202,5 +227,9 @@ fn run_flags_are_checked_before_anything_starts() {
         "0x1111111111111111111111111111111111111111",
     ]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("ftp://nowhere"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("ftp://nowhere"),
+        "{}",
+        stderr(&output)
+    );
 }

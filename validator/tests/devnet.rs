@@ -51,7 +51,10 @@ async fn poolvc_runs_a_lodestar_devnet() {
         return;
     }
     devnet::install();
-    let dir = tempfile::Builder::new().prefix("poolvc-e2e").tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("poolvc-e2e")
+        .tempdir()
+        .unwrap();
     let keys = dir.path().join("keys");
     let secrets = dir.path().join("secrets");
     write_interop_keys(VALIDATORS, &keys, &secrets);
@@ -95,7 +98,10 @@ async fn poolvc_runs_a_lodestar_devnet() {
     }
     net.wait_for_slot(end).await;
     for e in 0..=LAST_EPOCH + 1 {
-        assert!(committees.contains_key(&e), "committees of epoch {e} collected");
+        assert!(
+            committees.contains_key(&e),
+            "committees of epoch {e} collected"
+        );
     }
 
     // Finality on poolvc's votes alone (Lodestar runs no validator).
@@ -148,9 +154,18 @@ async fn poolvc_runs_a_lodestar_devnet() {
         "sync participation {sync_bits}/{sync_possible}"
     );
     let log = read(&main_log);
-    assert!(!log.contains("not signed"), "a slashing-protection refusal in poolvc's log");
-    assert!(!log.contains("pool safety"), "a pool-safety refusal in poolvc's log");
-    assert!(log.contains("epoch summary"), "poolvc logs its epoch summaries");
+    assert!(
+        !log.contains("not signed"),
+        "a slashing-protection refusal in poolvc's log"
+    );
+    assert!(
+        !log.contains("pool safety"),
+        "a pool-safety refusal in poolvc's log"
+    );
+    assert!(
+        log.contains("epoch summary"),
+        "poolvc logs its epoch summaries"
+    );
     eprintln!(
         "devnet: justified {justified}, finalized {finalized}; {included}/{duties} attestations \
          included; sync {sync_bits}/{sync_possible}; no empty slot"
@@ -158,8 +173,7 @@ async fn poolvc_runs_a_lodestar_devnet() {
 
     // A second instance with the same keys and its own fresh slashing database.
     let head_before = number(
-        &net.get("/eth/v1/beacon/headers/head").await.expect("head")["data"]["header"]["message"]
-            ["slot"],
+        &net.get("/eth/v1/beacon/headers/head").await.expect("head")["data"]["header"]["message"]["slot"],
     );
     let mut second = start_poolvc(
         &net,
@@ -180,18 +194,20 @@ async fn poolvc_runs_a_lodestar_devnet() {
         "block published",
         "aggregates published",
     ] {
-        assert!(!log.contains(signed), "the second instance signed: {signed}");
+        assert!(
+            !log.contains(signed),
+            "the second instance signed: {signed}"
+        );
     }
     assert!(
         poolvc.try_status().is_none(),
         "the first instance keeps running"
     );
-    assert!(
-        net.wall_slot() > head_before,
-        "the chain went on meanwhile"
-    );
+    assert!(net.wall_slot() > head_before, "the chain went on meanwhile");
 
-    let status = poolvc.stop(Duration::from_secs(30)).expect("poolvc stops on SIGTERM");
+    let status = poolvc
+        .stop(Duration::from_secs(30))
+        .expect("poolvc stops on SIGTERM");
     assert_eq!(status.code(), Some(0), "clean shutdown");
     assert!(read(&main_log).contains("all tasks stopped"));
     net.beacon.stop(Duration::from_secs(30));

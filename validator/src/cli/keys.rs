@@ -84,7 +84,9 @@ pub fn interop(args: &InteropArgs) -> Result<Vec<types::PublicKeyBytes>> {
         let path = format!("m/12381/3600/{index}/0/0");
         let keystore = Keystore::encrypt(&secret, &password, kdf, &path)?;
         let pubkey = keystore.pubkey()?;
-        let keystore_path = args.keystores.join(format!("keystore-{index:06}-{pubkey}.json"));
+        let keystore_path = args
+            .keystores
+            .join(format!("keystore-{index:06}-{pubkey}.json"));
         keystore.write_new_file(&keystore_path)?;
         signer::fs::create_secret_file(
             &args.secrets.join(pubkey.to_string()),
@@ -129,7 +131,10 @@ mod tests {
         let secret = args.secrets.join(pubkeys[0].to_string());
         let mode = std::fs::metadata(&secret).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        let mut options = LoadOptions::new(&args.keystores, PasswordSource::PerKeyFiles(args.secrets.clone()));
+        let mut options = LoadOptions::new(
+            &args.keystores,
+            PasswordSource::PerKeyFiles(args.secrets.clone()),
+        );
         options.progress = Progress::Hidden;
         let report = load_keys(&options).unwrap();
         assert!(report.errors.is_empty(), "{:?}", report.errors);

@@ -68,7 +68,11 @@ pub struct KeyArgs {
     #[arg(long)]
     pub keystores: PathBuf,
     /// Directory of per-key password files named `0x<pubkey>`.
-    #[arg(long, conflicts_with = "password_file", required_unless_present = "password_file")]
+    #[arg(
+        long,
+        conflicts_with = "password_file",
+        required_unless_present = "password_file"
+    )]
     pub secrets: Option<PathBuf>,
     /// One password file for every keystore.
     #[arg(long)]
@@ -290,31 +294,69 @@ mod tests {
     #[test]
     fn flags_become_a_config() {
         let config = parse(&[
-            "--datadir", "/d", "--beacon-nodes", "http://a:1,http://b:2", "--keystores", "/k",
-            "--secrets", "/s", "--pool-vault", VAULT, "--graffiti", "pool", "--slashing-db",
-            "postgres://u:p@db/x", "--broadcast", "publications",
+            "--datadir",
+            "/d",
+            "--beacon-nodes",
+            "http://a:1,http://b:2",
+            "--keystores",
+            "/k",
+            "--secrets",
+            "/s",
+            "--pool-vault",
+            VAULT,
+            "--graffiti",
+            "pool",
+            "--slashing-db",
+            "postgres://u:p@db/x",
+            "--broadcast",
+            "publications",
         ])
         .unwrap();
         assert_eq!(config.beacon_nodes, vec!["http://a:1", "http://b:2"]);
-        assert_eq!(config.slashing_db, SlashingDb::Postgres("postgres://u:p@db/x".into()));
-        assert_eq!(config.keys.key_cache, Some(PathBuf::from("/d/key_cache.json")));
+        assert_eq!(
+            config.slashing_db,
+            SlashingDb::Postgres("postgres://u:p@db/x".into())
+        );
+        assert_eq!(
+            config.keys.key_cache,
+            Some(PathBuf::from("/d/key_cache.json"))
+        );
         assert_eq!(config.duties.default_gas_limit, 60_000_000);
         assert_eq!(config.duties.doppelganger_epochs, 2);
         assert_eq!(config.duties.boost_factor(), Some(0));
         assert_eq!(config.broadcast.len(), 5);
         let config = parse(&[
-            "--datadir", "/d", "--beacon-nodes", "http://a:1", "--keystores", "/k",
-            "--password-file", "/p", "--fee-recipient", OTHER, "--no-key-cache",
+            "--datadir",
+            "/d",
+            "--beacon-nodes",
+            "http://a:1",
+            "--keystores",
+            "/k",
+            "--password-file",
+            "/p",
+            "--fee-recipient",
+            OTHER,
+            "--no-key-cache",
         ])
         .unwrap();
-        assert_eq!(config.slashing_db, SlashingDb::Sqlite("/d/slashing_protection.sqlite".into()));
+        assert_eq!(
+            config.slashing_db,
+            SlashingDb::Sqlite("/d/slashing_protection.sqlite".into())
+        );
         assert_eq!(config.keys.key_cache, None);
         assert!(config.duties.fee_policy.is_none());
     }
 
     #[test]
     fn bad_combinations_are_refused_with_reasons() {
-        let base = ["--datadir", "/d", "--beacon-nodes", "http://a:1", "--keystores", "/k"];
+        let base = [
+            "--datadir",
+            "/d",
+            "--beacon-nodes",
+            "http://a:1",
+            "--keystores",
+            "/k",
+        ];
         let with = |extra: &[&str]| {
             let mut args = base.to_vec();
             args.extend_from_slice(extra);
@@ -323,15 +365,38 @@ mod tests {
         assert!(with(&["--pool-vault", VAULT]).contains("--secrets"));
         assert!(with(&["--secrets", "/s"]).contains("no fee recipient"));
         assert!(
-            with(&["--secrets", "/s", "--pool-vault", VAULT, "--fee-recipient", OTHER])
-                .contains("--allow-other-fee-recipients")
+            with(&[
+                "--secrets",
+                "/s",
+                "--pool-vault",
+                VAULT,
+                "--fee-recipient",
+                OTHER
+            ])
+            .contains("--allow-other-fee-recipients")
         );
         assert!(
-            with(&["--secrets", "/s", "--pool-vault", VAULT, "--graffiti", &"x".repeat(33)])
-                .contains("32")
+            with(&[
+                "--secrets",
+                "/s",
+                "--pool-vault",
+                VAULT,
+                "--graffiti",
+                &"x".repeat(33)
+            ])
+            .contains("32")
         );
         assert!(with(&["--secrets", "/s", "--pool-vault", "0xzz"]).contains("pool-vault"));
-        assert!(with(&["--secrets", "/s", "--fee-recipient", OTHER, "--builder-boost-factor", "5"])
-            .contains("--builder"));
+        assert!(
+            with(&[
+                "--secrets",
+                "/s",
+                "--fee-recipient",
+                OTHER,
+                "--builder-boost-factor",
+                "5"
+            ])
+            .contains("--builder")
+        );
     }
 }

@@ -12,8 +12,7 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 use slashing_protection::{
     DEFAULT_MAX_IMPORT_BYTES, ExistingFile, ExportScope, ImportSummary, PostgresConfig,
-    PostgresStore, SlashingProtection, SqliteConfig, SqliteStore, export_file,
-    read_interchange,
+    PostgresStore, SlashingProtection, SqliteConfig, SqliteStore, export_file, read_interchange,
 };
 use types::Hash256;
 
@@ -34,7 +33,11 @@ pub enum SlashingProtectionCommand {
 #[derive(Debug, Args)]
 pub struct DbArgs {
     /// The data directory holding the default SQLite database.
-    #[arg(long, required_unless_present = "slashing_db", conflicts_with = "slashing_db")]
+    #[arg(
+        long,
+        required_unless_present = "slashing_db",
+        conflicts_with = "slashing_db"
+    )]
     pub datadir: Option<PathBuf>,
     /// An SQLite file path or a `postgres://` URL.
     #[arg(long, env = "POOLVC_SLASHING_DB")]
@@ -96,15 +99,14 @@ async fn open(db: &SlashingDb, gvr: Hash256) -> Result<Arc<dyn SlashingProtectio
 /// Imports `args.file`; the database is untouched unless the whole file is valid.
 pub async fn import(args: &ImportArgs) -> Result<ImportSummary> {
     let path = args.file.clone();
-    let interchange = tokio::task::spawn_blocking(move || {
-        read_interchange(&path, DEFAULT_MAX_IMPORT_BYTES)
-    })
-    .await
-    .map_err(|e| Error::Config(format!("the import task failed: {e}")))?
-    .map_err(|source| Error::Import {
-        path: args.file.clone(),
-        source,
-    })?;
+    let interchange =
+        tokio::task::spawn_blocking(move || read_interchange(&path, DEFAULT_MAX_IMPORT_BYTES))
+            .await
+            .map_err(|e| Error::Config(format!("the import task failed: {e}")))?
+            .map_err(|source| Error::Import {
+                path: args.file.clone(),
+                source,
+            })?;
     let db = args.db.target();
     let store = open(&db, interchange.metadata.genesis_validators_root).await?;
     let summary = store

@@ -90,7 +90,7 @@ impl<E: EthSpec> AggregationService<E> {
         };
         let fork = ctx.spec.fork_name_at_slot(slot);
         let electra = fork.is_electra_or_later();
-        let fetches = committees.iter().map(|(committee_index, _)| {
+        let fetches = committees.keys().map(|committee_index| {
             let committee_index = *committee_index;
             let committee_data = AttestationData {
                 index: if electra { 0 } else { committee_index },
@@ -112,7 +112,9 @@ impl<E: EthSpec> AggregationService<E> {
         let mut items = Vec::new();
         let mut missed = 0;
         for (committee_index, result) in join_all(fetches).await {
-            let members = committees.get(&committee_index).map_or(&[][..], Vec::as_slice);
+            let members = committees
+                .get(&committee_index)
+                .map_or(&[][..], Vec::as_slice);
             match result {
                 Ok(Some(aggregate)) => {
                     for entry in members {

@@ -145,7 +145,12 @@ impl<E: EthSpec> AttestationService<E> {
                 return 0;
             }
         };
-        ctx.record(slot, Duty::Attestation, Outcome::Refused, batch.refused.len());
+        ctx.record(
+            slot,
+            Duty::Attestation,
+            Outcome::Refused,
+            batch.refused.len(),
+        );
         if batch.signed.is_empty() {
             return 0;
         }
@@ -203,9 +208,11 @@ impl<E: EthSpec> AttestationService<E> {
     ) -> Result<(), NodeError> {
         self.ctx
             .fallback
-            .publish(BroadcastTopic::Attestations, "publish attestations", |client| async move {
-                client.post_attestations::<E>(fork, attestations).await
-            })
+            .publish(
+                BroadcastTopic::Attestations,
+                "publish attestations",
+                |client| async move { client.post_attestations::<E>(fork, attestations).await },
+            )
             .await
     }
 
@@ -216,9 +223,11 @@ impl<E: EthSpec> AttestationService<E> {
     ) -> Result<(), NodeError> {
         self.ctx
             .fallback
-            .publish(BroadcastTopic::Attestations, "publish attestations", |client| async move {
-                client.post_single_attestations(fork, attestations).await
-            })
+            .publish(
+                BroadcastTopic::Attestations,
+                "publish attestations",
+                |client| async move { client.post_single_attestations(fork, attestations).await },
+            )
             .await
     }
 }

@@ -17,9 +17,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use types::api::{BlockId, StateId};
-use types::{
-    AttestationData, ChainSpec, Epoch, EthSpec, SignedBeaconBlock, Slot, SyncAggregate,
-};
+use types::{AttestationData, ChainSpec, Epoch, EthSpec, SignedBeaconBlock, Slot, SyncAggregate};
 
 use crate::beacon_node::{BeaconNodeFallback, Error as NodeError};
 
@@ -358,7 +356,10 @@ mod tests {
         let spec_form: Vec<Committee> = (24..32)
             .flat_map(|slot| (0..2).map(move |index| committee(slot, index)))
             .collect();
-        assert_eq!(normalize_committees(Epoch(3), 8, spec_form.clone()), spec_form);
+        assert_eq!(
+            normalize_committees(Epoch(3), 8, spec_form.clone()),
+            spec_form
+        );
         // ... and as Lodestar 1.5.1 labels them.
         let swapped: Vec<Committee> = spec_form
             .iter()

@@ -129,7 +129,8 @@ pub async fn plan<E: EthSpec>(
         .filter(|(_, r)| {
             matches!(
                 r,
-                ReleaseReason::RecentLocalAttestation { .. } | ReleaseReason::RecentLocalBlock { .. }
+                ReleaseReason::RecentLocalAttestation { .. }
+                    | ReleaseReason::RecentLocalBlock { .. }
             )
         })
         .count();
@@ -238,7 +239,9 @@ impl<E: EthSpec> DoppelgangerService<E> {
                                 .iter()
                                 .all(|f| matches!(f.error, NodeError::UnsupportedRoute { .. })) =>
                     {
-                        tracing::info!("beacon node has no liveness endpoint; detecting liveness from the chain only");
+                        tracing::info!(
+                            "beacon node has no liveness endpoint; detecting liveness from the chain only"
+                        );
                         self.liveness_supported = false;
                         break;
                     }

@@ -84,13 +84,10 @@ impl<E: EthSpec> PreparationService<E> {
         }
         let result = ctx
             .fallback
-            .broadcast(
-                "prepare beacon proposer",
-                |client| {
-                    let preparations = &preparations;
-                    async move { client.post_prepare_beacon_proposer(preparations).await }
-                },
-            )
+            .broadcast("prepare beacon proposer", |client| {
+                let preparations = &preparations;
+                async move { client.post_prepare_beacon_proposer(preparations).await }
+            })
             .await;
         match result {
             Ok(()) => {
@@ -158,13 +155,10 @@ impl<E: EthSpec> PreparationService<E> {
         let slot = ctx.spec.compute_start_slot_at_epoch(epoch);
         let result = ctx
             .fallback
-            .broadcast(
-                "builder registrations",
-                |client| {
-                    let registrations = &registrations;
-                    async move { client.post_register_validator(registrations).await }
-                },
-            )
+            .broadcast("builder registrations", |client| {
+                let registrations = &registrations;
+                async move { client.post_register_validator(registrations).await }
+            })
             .await;
         match result {
             Ok(()) => {

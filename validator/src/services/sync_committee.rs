@@ -177,7 +177,9 @@ impl<E: EthSpec> SyncCommitteeService<E> {
         let mut items = Vec::new();
         let mut missed = 0;
         for (subcommittee, result) in join_all(fetches).await {
-            let members = aggregators.get(&subcommittee).map_or(&[][..], Vec::as_slice);
+            let members = aggregators
+                .get(&subcommittee)
+                .map_or(&[][..], Vec::as_slice);
             match result {
                 Ok(Some(contribution)) => {
                     for aggregator in members {
@@ -243,7 +245,12 @@ impl<E: EthSpec> SyncCommitteeService<E> {
             Err(error) => {
                 let failed = failed_items(&error).map_or(count, |items| items.len().min(count));
                 ctx.record(slot, Duty::SyncContribution, Outcome::Missed, failed);
-                ctx.record(slot, Duty::SyncContribution, Outcome::Performed, count - failed);
+                ctx.record(
+                    slot,
+                    Duty::SyncContribution,
+                    Outcome::Performed,
+                    count - failed,
+                );
                 tracing::error!(%slot, count, failed, %error, "sync contribution publication failed");
             }
         }

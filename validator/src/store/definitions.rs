@@ -312,7 +312,8 @@ mod tests {
     fn persists_and_falls_back_to_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("validator_definitions.json");
-        let mut defs = Definitions::load_or_create(&path, defaults(), None, &[pk(1), pk(2)]).unwrap();
+        let mut defs =
+            Definitions::load_or_create(&path, defaults(), None, &[pk(1), pk(2)]).unwrap();
         assert_eq!(
             defs.fee_recipient(&pk(1)),
             Some(ExecutionAddress::repeat_byte(0xaa))
@@ -332,7 +333,10 @@ mod tests {
         assert_eq!(reloaded.gas_limit(&pk(1)), 30_000_000);
         assert_eq!(reloaded.graffiti(&pk(2)), graffiti_from_str("hello"));
         assert_eq!(reloaded.graffiti(&pk(1)), graffiti_from_str("pool"));
-        assert!(reloaded.get(&pk(2)).is_some(), "entries of absent keys are kept");
+        assert!(
+            reloaded.get(&pk(2)).is_some(),
+            "entries of absent keys are kept"
+        );
     }
 
     #[test]
@@ -343,7 +347,8 @@ mod tests {
             vault: ExecutionAddress::repeat_byte(1),
             allow_other: false,
         };
-        let mut defs = Definitions::load_or_create(&path, defaults(), Some(policy), &[pk(1)]).unwrap();
+        let mut defs =
+            Definitions::load_or_create(&path, defaults(), Some(policy), &[pk(1)]).unwrap();
         let err = defs
             .set_fee_recipient(pk(1), Some(ExecutionAddress::repeat_byte(2)))
             .unwrap_err();
@@ -354,7 +359,10 @@ mod tests {
         let err = Definitions::load_or_create(&path, defaults(), None, &[]).unwrap_err();
         assert!(err.to_string().contains("defs.json"), "{err}");
         let before = std::fs::read(&path).unwrap();
-        assert_eq!(before, b"{\"version\": 1, \"validators\": [", "a bad file is not overwritten");
+        assert_eq!(
+            before, b"{\"version\": 1, \"validators\": [",
+            "a bad file is not overwritten"
+        );
 
         let entry = format!(
             "{{\"version\":1,\"validators\":[{{\"pubkey\":\"{}\",\"fee_recipient\":\"{}\"}}]}}",

@@ -103,7 +103,11 @@ impl<E: EthSpec> ValidatorStore<E> {
     }
 
     /// The RANDAO reveal of `pubkey` for `epoch`.
-    pub async fn sign_randao(&self, pubkey: PublicKeyBytes, epoch: Epoch) -> Result<SignatureBytes> {
+    pub async fn sign_randao(
+        &self,
+        pubkey: PublicKeyBytes,
+        epoch: Epoch,
+    ) -> Result<SignatureBytes> {
         self.ensure_enabled(&pubkey)?;
         let root = epoch.signing_root(self.domain(DomainKind::Randao, epoch));
         self.sign_roots(Duty::Randao, vec![(root, pubkey)])

@@ -362,7 +362,7 @@ mod tests {
 
     use super::*;
 
-    async fn store(
+    async fn make_store(
         keys: u64,
         policy: Option<FeePolicy>,
         own: Option<ExecutionAddress>,
@@ -419,7 +419,7 @@ mod tests {
     #[tokio::test]
     async fn attestation_batches_release_only_safe_and_enabled_keys() {
         let dir = tempfile::tempdir().unwrap();
-        let store = store(4, None, Some(ExecutionAddress::ZERO), dir.path()).await;
+        let store = make_store(4, None, Some(ExecutionAddress::ZERO), dir.path()).await;
         let keys = store.keys();
         let item = |k: usize, index: u64, target: u64| AttestationToSign {
             pubkey: keys[k].pubkey,
@@ -451,9 +451,20 @@ mod tests {
         assert_eq!(batch.signed.len(), 1, "the identical re-sign only");
         assert_eq!(batch.signed[0].0.validator_index, 1);
         let reasons: Vec<&str> = batch.refused.iter().map(|(_, r)| r.as_str()).collect();
-        assert!(reasons.iter().any(|r| r.contains("double vote")), "{reasons:?}");
-        assert!(reasons.iter().any(|r| r.contains("doppelganger")), "{reasons:?}");
-        assert!(store.sign_randao(keys[3].pubkey, types::Epoch(1)).await.is_err());
+        assert!(
+            reasons.iter().any(|r| r.contains("double vote")),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons.iter().any(|r| r.contains("doppelganger")),
+            "{reasons:?}"
+        );
+        assert!(
+            store
+                .sign_randao(keys[3].pubkey, types::Epoch(1))
+                .await
+                .is_err()
+        );
     }
 
     #[tokio::test]
@@ -466,7 +477,7 @@ mod tests {
             vault,
             allow_other: false,
         };
-        let store = store(1, Some(strict), Some(own), dir.path()).await;
+        let store = make_store(1, Some(strict), Some(own), dir.path()).await;
         let pk = store.keys()[0].pubkey;
         assert_eq!(store.fee_recipient(&pk), Some(vault));
         assert!(store.fee_recipient_allowed(&pk, vault).is_ok());
@@ -477,7 +488,7 @@ mod tests {
             vault,
             allow_other: true,
         };
-        let store = store(1, Some(lenient), Some(own), dir.path()).await;
+        let store = make_store(1, Some(lenient), Some(own), dir.path()).await;
         assert_eq!(store.fee_recipient(&pk), Some(own));
         assert!(store.fee_recipient_allowed(&pk, own).is_ok());
         assert!(store.fee_recipient_allowed(&pk, vault).is_ok());
@@ -485,16 +496,9 @@ mod tests {
         assert!(expected.contains(&vault.to_string()) && expected.contains(&own.to_string()));
 
         let dir = tempfile::tempdir().unwrap();
-        let solo = store_solo(dir.path(), own).await;
+        let solo = make_store(1, None, Some(own), dir.path()).await;
         assert!(solo.fee_recipient_allowed(&pk, own).is_ok());
         assert!(solo.fee_recipient_allowed(&pk, other).is_err());
-    }
-
-    async fn store_solo(
-        dir: &std::path::Path,
-        own: ExecutionAddress,
-    ) -> ValidatorStore<MinimalEthSpec> {
-        store(1, None, Some(own), dir).await
     }
 
     #[test]

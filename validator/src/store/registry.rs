@@ -189,7 +189,11 @@ mod tests {
         assert!(registry.by_index(7).unwrap().is_active());
         assert_eq!(registry.by_index(9).unwrap().pubkey, b);
         registry.apply(&[data(8, a, ValidatorStatus::ActiveOngoing)]);
-        assert_eq!(registry.get(&a).unwrap().index, Some(7), "indices never change");
+        assert_eq!(
+            registry.get(&a).unwrap().index,
+            Some(7),
+            "indices never change"
+        );
         assert_eq!(registry.status_counts()["active_ongoing"], 2);
     }
 }

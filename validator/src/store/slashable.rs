@@ -85,7 +85,10 @@ impl<E: EthSpec> ValidatorStore<E> {
     ///
     /// An `Err` means the database or the signer failed: nothing of this batch may be
     /// published.
-    pub async fn sign_attestations(&self, items: Vec<AttestationToSign>) -> Result<AttestationBatch> {
+    pub async fn sign_attestations(
+        &self,
+        items: Vec<AttestationToSign>,
+    ) -> Result<AttestationBatch> {
         let started = Instant::now();
         let (enabled, held) = self.partition_enabled(items, |item| item.pubkey);
         let mut refused: Vec<(AttestationToSign, String)> = held

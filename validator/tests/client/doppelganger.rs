@@ -15,9 +15,18 @@ fn assert_nothing_signed<E: types::EthSpec>(published: &validator::testing::Publ
     assert!(published.attestations.is_empty(), "attestations published");
     assert!(published.aggregates.is_empty(), "aggregates published");
     assert!(published.blocks.is_empty(), "blocks published");
-    assert!(published.sync_messages.is_empty(), "sync messages published");
-    assert!(published.contributions.is_empty(), "contributions published");
-    assert!(published.registrations.is_empty(), "registrations published");
+    assert!(
+        published.sync_messages.is_empty(),
+        "sync messages published"
+    );
+    assert!(
+        published.contributions.is_empty(),
+        "contributions published"
+    );
+    assert!(
+        published.registrations.is_empty(),
+        "registrations published"
+    );
 }
 
 #[tokio::test]
@@ -40,7 +49,11 @@ async fn live_key_stops_the_client_before_signing() {
     );
     assert_eq!(client::exit_code(&reason), 1);
     assert_nothing_signed(&node.mock.published());
-    assert_eq!(node.mock.request_count("GET", "/eth/v3/validator/blocks/{slot}"), 0);
+    assert_eq!(
+        node.mock
+            .request_count("GET", "/eth/v3/validator/blocks/{slot}"),
+        0
+    );
 }
 
 /// On a node without the liveness endpoint, another instance is found from the chain:
@@ -86,7 +99,8 @@ async fn second_instance_is_found_from_the_chain() {
     };
     assert_eq!(task, "doppelganger");
     assert_eq!(
-        node.mock.request_count("POST", "/eth/v1/validator/liveness/{epoch}"),
+        node.mock
+            .request_count("POST", "/eth/v1/validator/liveness/{epoch}"),
         1,
         "the missing liveness route is tried once"
     );
@@ -120,13 +134,19 @@ async fn fresh_keys_wait_then_sign() {
     assert_eq!(reason, ShutdownReason::Requested { by: "test".into() });
     let published = node.mock.published();
     assert!(
-        published.attestations.iter().all(|a| a.data.slot >= release),
+        published
+            .attestations
+            .iter()
+            .all(|a| a.data.slot >= release),
         "nothing signed before the release epoch"
     );
     assert!(published.sync_messages.iter().all(|m| m.slot >= release));
     assert!(published.blocks.iter().all(|b| b.slot >= release));
     assert!(
-        published.attestations.iter().any(|a| a.data.slot >= release + 1),
+        published
+            .attestations
+            .iter()
+            .any(|a| a.data.slot > release),
         "keys sign once released"
     );
 }

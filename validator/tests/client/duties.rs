@@ -19,7 +19,10 @@ async fn all_duties(fork: ForkName) {
     let reason = harness::run_for(client, Duration::from_secs(8 * SLOT_SECONDS)).await;
     assert_eq!(reason, ShutdownReason::Requested { by: "test".into() });
     let last = node.slot().saturating_sub(1);
-    assert!(last >= first + 5, "{fork}: ran too few slots ({first}..{last})");
+    assert!(
+        last >= first + 5,
+        "{fork}: ran too few slots ({first}..{last})"
+    );
     let checked: Vec<Slot> = (first.as_u64()..last.as_u64()).map(Slot).collect();
 
     let rejected = node.mock.rejected();
@@ -35,7 +38,10 @@ async fn all_duties(fork: ForkName) {
         };
         assert_eq!(a.shape, expected_shape, "{fork}");
         assert!(
-            attesters.entry(a.data.slot).or_default().insert(a.validator_index),
+            attesters
+                .entry(a.data.slot)
+                .or_default()
+                .insert(a.validator_index),
             "{fork}: validator {} attested twice at slot {}",
             a.validator_index,
             a.data.slot
@@ -54,7 +60,8 @@ async fn all_duties(fork: ForkName) {
         assert!(
             published.aggregates.iter().any(|a| match a {
                 types::SignedAggregateAndProof::Phase0(s) => s.message.aggregate.data.slot == *slot,
-                types::SignedAggregateAndProof::Electra(s) => s.message.aggregate.data.slot == *slot,
+                types::SignedAggregateAndProof::Electra(s) =>
+                    s.message.aggregate.data.slot == *slot,
             }),
             "{fork}: an aggregate at slot {slot}"
         );
@@ -63,7 +70,11 @@ async fn all_duties(fork: ForkName) {
         assert_eq!(Some(block.proposer_index), node.mock.proposer(*slot));
         assert_eq!(block.fork, fork);
         if fork.has_execution_payload() {
-            assert_eq!(block.fee_recipient, Some(harness::VAULT), "{fork}: pays the vault");
+            assert_eq!(
+                block.fee_recipient,
+                Some(harness::VAULT),
+                "{fork}: pays the vault"
+            );
         }
         if fork >= ForkName::Altair {
             let members: BTreeSet<u64> = node
@@ -77,7 +88,10 @@ async fn all_duties(fork: ForkName) {
                 .filter(|m| m.slot == *slot)
                 .map(|m| m.validator_index)
                 .collect();
-            assert_eq!(signed, members, "{fork}: every sync member signs at slot {slot}");
+            assert_eq!(
+                signed, members,
+                "{fork}: every sync member signs at slot {slot}"
+            );
             assert!(
                 published
                     .contributions
@@ -160,7 +174,11 @@ async fn builder_flow_publishes_blinded_blocks() {
     config.duties.builder_boost_factor = Some(100);
     let client = harness::start(&config, harness::interop_signer(64)).await;
     harness::run_for(client, Duration::from_secs(4 * SLOT_SECONDS)).await;
-    assert!(node.mock.rejected().is_empty(), "{:?}", node.mock.rejected());
+    assert!(
+        node.mock.rejected().is_empty(),
+        "{:?}",
+        node.mock.rejected()
+    );
     let published = node.mock.published();
     assert!(published.blocks.len() >= 2);
     for block in &published.blocks {
@@ -176,7 +194,11 @@ async fn builder_flow_publishes_blinded_blocks() {
             r.message.pubkey
         })
         .collect();
-    assert_eq!(registered.len(), 64, "every key registered (signatures verified)");
+    assert_eq!(
+        registered.len(),
+        64,
+        "every key registered (signatures verified)"
+    );
 }
 
 /// A node with the routes of Lodestar 1.5.1 only: v2 block production, v1 publication, v1
@@ -191,19 +213,43 @@ async fn legacy_node_duties() {
     let config = harness::config(dir.path(), &[node.mock.url()], 0);
     let client = harness::start(&config, harness::interop_signer(64)).await;
     harness::run_for(client, Duration::from_secs(5 * SLOT_SECONDS)).await;
-    assert!(node.mock.rejected().is_empty(), "{:?}", node.mock.rejected());
+    assert!(
+        node.mock.rejected().is_empty(),
+        "{:?}",
+        node.mock.rejected()
+    );
     let published = node.mock.published();
     assert!(published.attestations.len() >= 16);
     assert!(published.blocks.len() >= 2);
     assert!(!published.aggregates.is_empty());
     assert!(!published.contributions.is_empty());
-    assert!(node.mock.request_count("POST", "/eth/v1/beacon/pool/attestations") >= 2);
+    assert!(
+        node.mock
+            .request_count("POST", "/eth/v1/beacon/pool/attestations")
+            >= 2
+    );
     assert!(node.mock.request_count("POST", "/eth/v1/beacon/blocks") >= 2);
-    assert!(node.mock.request_count("GET", "/eth/v2/validator/blocks/{slot}") >= 2);
-    assert!(node.mock.request_count("GET", "/eth/v1/beacon/states/{state_id}/validators") >= 1);
+    assert!(
+        node.mock
+            .request_count("GET", "/eth/v2/validator/blocks/{slot}")
+            >= 2
+    );
+    assert!(
+        node.mock
+            .request_count("GET", "/eth/v1/beacon/states/{state_id}/validators")
+            >= 1
+    );
     // Each missing newer route is tried once, then remembered.
-    assert_eq!(node.mock.request_count("POST", "/eth/v2/beacon/pool/attestations"), 1);
-    assert_eq!(node.mock.request_count("GET", "/eth/v3/validator/blocks/{slot}"), 1);
+    assert_eq!(
+        node.mock
+            .request_count("POST", "/eth/v2/beacon/pool/attestations"),
+        1
+    );
+    assert_eq!(
+        node.mock
+            .request_count("GET", "/eth/v3/validator/blocks/{slot}"),
+        1
+    );
     // SSZ refused (415) before the route is found missing (404, as JSON): once.
     assert_eq!(node.mock.request_count("POST", "/eth/v2/beacon/blocks"), 2);
 }

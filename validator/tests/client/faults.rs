@@ -33,13 +33,20 @@ fn assert_attested(node: &TestNode<E>, backup: &MockBeaconNode<E>, slots: &[Slot
             .filter(|a| a.data.slot == *slot)
             .map(|a| a.validator_index)
             .collect();
-        assert_eq!(got, expected, "{what}: attestations of slot {slot} via the backup node");
+        assert_eq!(
+            got, expected,
+            "{what}: attestations of slot {slot} via the backup node"
+        );
         assert!(
             published.blocks.iter().any(|b| b.slot == *slot),
             "{what}: block of slot {slot} via the backup node"
         );
     }
-    assert!(backup.rejected().is_empty(), "{what}: {:?}", backup.rejected());
+    assert!(
+        backup.rejected().is_empty(),
+        "{what}: {:?}",
+        backup.rejected()
+    );
 }
 
 /// Starts a client preferring `primary` (faulted by `before`, or by `after` once running) over
@@ -55,7 +62,11 @@ async fn run_with_fault(
     before(&primary).await;
     let dir = tempfile::tempdir().unwrap();
     let nodes = [primary.mock.url(), backup.url()];
-    let client = harness::start(&harness::config(dir.path(), &nodes, 0), harness::interop_signer(64)).await;
+    let client = harness::start(
+        &harness::config(dir.path(), &nodes, 0),
+        harness::interop_signer(64),
+    )
+    .await;
     let stop = tokio_util::sync::CancellationToken::new();
     let running = tokio::spawn({
         let stop = stop.clone();
@@ -75,7 +86,11 @@ async fn run_with_fault(
     tokio::time::sleep(Duration::from_secs(4 * SLOT_SECONDS)).await;
     stop.cancel();
     let reason = running.await.expect("client task");
-    assert_eq!(reason, ShutdownReason::Requested { by: "test".into() }, "{what}");
+    assert_eq!(
+        reason,
+        ShutdownReason::Requested { by: "test".into() },
+        "{what}"
+    );
     let slots = (first.as_u64()..first.as_u64() + 3).map(Slot).collect();
     (logs.text(), primary, backup, slots)
 }
@@ -151,7 +166,10 @@ async fn primary_switches_to_another_chain() {
 async fn primary_not_synced() {
     let (logs, primary, backup, slots) = run_with_fault(
         "syncing",
-        async |node: &TestNode<E>| node.mock.set_sync_state(SyncState::Syncing { distance: 100 }),
+        async |node: &TestNode<E>| {
+            node.mock
+                .set_sync_state(SyncState::Syncing { distance: 100 })
+        },
         async |_: &TestNode<E>| {},
     )
     .await;

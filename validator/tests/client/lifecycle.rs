@@ -138,7 +138,10 @@ async fn binary_runs_stops_on_sigterm_and_restarts() {
     }
     let (code, logs) = terminate(first).await;
     assert_eq!(code, Some(0), "exit code after SIGTERM; logs:\n{logs}");
-    assert!(logs.contains("shutting down: finishing in-flight duties"), "{logs}");
+    assert!(
+        logs.contains("shutting down: finishing in-flight duties"),
+        "{logs}"
+    );
     assert!(logs.contains("all tasks stopped"), "{logs}");
     for file in [
         "slashing_protection.sqlite",
@@ -156,7 +159,14 @@ async fn binary_runs_stops_on_sigterm_and_restarts() {
     tokio::time::sleep(Duration::from_secs(SLOT_SECONDS)).await;
     let (code, logs) = terminate(second).await;
     assert_eq!(code, Some(0), "{logs}");
-    assert!(logs.contains("validator keys loaded from the key cache"), "{logs}");
+    assert!(
+        logs.contains("validator keys loaded from the key cache"),
+        "{logs}"
+    );
     assert!(logs.contains("restart); not waiting"), "{logs}");
-    assert!(node.mock.rejected().is_empty(), "{:?}", node.mock.rejected());
+    assert!(
+        node.mock.rejected().is_empty(),
+        "{:?}",
+        node.mock.rejected()
+    );
 }

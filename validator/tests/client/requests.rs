@@ -26,14 +26,18 @@ async fn requests_per_slot_do_not_grow_with_keys() {
     let config = harness::config(dir.path(), &[node.mock.url()], 0);
     let client = harness::start(&config, harness::interop_signer(KEYS)).await;
     // Observe the whole of epoch 1 and the first slot of epoch 2.
-    let until = node
-        .mock
-        .clock()
-        .duration_to_slot(Slot(2 * spe + 1) + 1)
-        + Duration::from_millis(200);
+    let until =
+        node.mock.clock().duration_to_slot(Slot(2 * spe + 1) + 1) + Duration::from_millis(200);
     let reason = harness::run_for(client, until).await;
-    assert!(matches!(reason, validator::executor::ShutdownReason::Requested { .. }));
-    assert!(node.mock.rejected().is_empty(), "{:?}", node.mock.rejected());
+    assert!(matches!(
+        reason,
+        validator::executor::ShutdownReason::Requested { .. }
+    ));
+    assert!(
+        node.mock.rejected().is_empty(),
+        "{:?}",
+        node.mock.rejected()
+    );
 
     let requests = node.mock.requests();
     let mut by_slot: BTreeMap<Slot, Vec<&RecordedRequest>> = BTreeMap::new();
@@ -41,7 +45,10 @@ async fn requests_per_slot_do_not_grow_with_keys() {
         by_slot.entry(r.slot).or_default().push(r);
     }
     let committees = node.mock.committees_per_slot(Slot(spe)) as usize;
-    assert_eq!(committees, 4, "1,024 keys fill the minimal preset's 4 committees");
+    assert_eq!(
+        committees, 4,
+        "1,024 keys fill the minimal preset's 4 committees"
+    );
     let subcommittees = 4;
     let mut epoch_requests: Vec<&RecordedRequest> = Vec::new();
     for slot in (spe..=2 * spe).map(Slot) {
@@ -53,7 +60,11 @@ async fn requests_per_slot_do_not_grow_with_keys() {
             ("POST", "/eth/v2/validator/aggregate_and_proofs", 1),
             ("GET", "/eth/v1/beacon/blocks/{block_id}/root", 1),
             ("POST", "/eth/v1/beacon/pool/sync_committees", 1),
-            ("GET", "/eth/v1/validator/sync_committee_contribution", subcommittees),
+            (
+                "GET",
+                "/eth/v1/validator/sync_committee_contribution",
+                subcommittees,
+            ),
             ("POST", "/eth/v1/validator/contribution_and_proofs", 1),
             ("GET", "/eth/v3/validator/blocks/{slot}", 1),
             ("POST", "/eth/v2/beacon/blocks", 1),
@@ -85,7 +96,11 @@ async fn requests_per_slot_do_not_grow_with_keys() {
             .map(|x| x.body.clone())
             .unwrap();
         let items: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
-        assert_eq!(items.len() as u64, KEYS / spe, "slot {slot}: one POST with every attester");
+        assert_eq!(
+            items.len() as u64,
+            KEYS / spe,
+            "slot {slot}: one POST with every attester"
+        );
     }
     // Per epoch: one attester duties POST (next epoch), one proposer GET, one validators query,
     // one committee subscription POST, each with every key in its body.
@@ -93,7 +108,11 @@ async fn requests_per_slot_do_not_grow_with_keys() {
         ("POST", "/eth/v1/validator/duties/attester/{epoch}", 1),
         ("GET", "/eth/v1/validator/duties/proposer/{epoch}", 1),
         ("POST", "/eth/v1/beacon/states/{state_id}/validators", 1),
-        ("POST", "/eth/v1/validator/beacon_committee_subscriptions", 1),
+        (
+            "POST",
+            "/eth/v1/validator/beacon_committee_subscriptions",
+            1,
+        ),
         ("POST", "/eth/v1/validator/prepare_beacon_proposer", 1),
     ];
     for (method, route, expected) in per_epoch {
@@ -114,5 +133,9 @@ async fn requests_per_slot_do_not_grow_with_keys() {
         .find(|r| r.route == "/eth/v1/validator/beacon_committee_subscriptions")
         .unwrap();
     let items: Vec<serde_json::Value> = serde_json::from_slice(&subscriptions.body).unwrap();
-    assert_eq!(items.len() as u64, KEYS, "every duty of the epoch in one POST");
+    assert_eq!(
+        items.len() as u64,
+        KEYS,
+        "every duty of the epoch in one POST"
+    );
 }

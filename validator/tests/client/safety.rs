@@ -23,10 +23,15 @@ async fn blocks_paying_another_fee_recipient_are_never_signed() {
     harness::run_for(client, Duration::from_secs(4 * SLOT_SECONDS)).await;
 
     let published = node.mock.published();
-    assert!(published.blocks.is_empty(), "a block paying {thief} was published");
+    assert!(
+        published.blocks.is_empty(),
+        "a block paying {thief} was published"
+    );
     assert_eq!(node.mock.request_count("POST", "/eth/v2/beacon/blocks"), 0);
     assert_eq!(node.mock.request_count("POST", "/eth/v1/beacon/blocks"), 0);
-    let produced = node.mock.request_count("GET", "/eth/v3/validator/blocks/{slot}");
+    let produced = node
+        .mock
+        .request_count("GET", "/eth/v3/validator/blocks/{slot}");
     assert!(produced >= 2, "blocks were produced ({produced})");
     assert_eq!(
         metrics.pool_safety_refusals.get(),
@@ -37,10 +42,7 @@ async fn blocks_paying_another_fee_recipient_are_never_signed() {
         metrics.duty_count(Duty::Block, Outcome::Refused),
         produced as u64
     );
-    assert!(
-        !published.attestations.is_empty(),
-        "other duties go on"
-    );
+    assert!(!published.attestations.is_empty(), "other duties go on");
 }
 
 #[tokio::test]
@@ -86,10 +88,14 @@ async fn slashing_protection_refusals_are_not_published() {
     harness::run_for(client, Duration::from_secs(4 * SLOT_SECONDS)).await;
 
     let published = node.mock.published();
-    assert!(published.attestations.is_empty(), "slashable attestations published");
+    assert!(
+        published.attestations.is_empty(),
+        "slashable attestations published"
+    );
     assert!(published.blocks.is_empty(), "slashable blocks published");
     assert_eq!(
-        node.mock.request_count("POST", "/eth/v2/beacon/pool/attestations"),
+        node.mock
+            .request_count("POST", "/eth/v2/beacon/pool/attestations"),
         0
     );
     assert!(metrics.duty_count(Duty::Attestation, Outcome::Refused) >= 16);
@@ -100,5 +106,8 @@ async fn slashing_protection_refusals_are_not_published() {
         text.contains("poolvc_slashing_protection_refusals_total{kind=\"attestation\",reason=\"below_imported_watermark\"}"),
         "{text}"
     );
-    assert!(!published.sync_messages.is_empty(), "non-slashable duties go on");
+    assert!(
+        !published.sync_messages.is_empty(),
+        "non-slashable duties go on"
+    );
 }

@@ -61,7 +61,10 @@ pub(crate) fn install() {
         .arg("install")
         .status()
         .expect("scripts/devnet.sh runs");
-    assert!(status.success(), "scripts/devnet.sh install failed: {status}");
+    assert!(
+        status.success(),
+        "scripts/devnet.sh install failed: {status}"
+    );
 }
 
 /// A child process leading its own process group, stopped (group-wide) on drop.
@@ -186,8 +189,17 @@ impl Devnet {
         if response.status() == reqwest::StatusCode::NOT_FOUND {
             return None;
         }
-        assert!(response.status().is_success(), "GET {url}: {}", response.status());
-        Some(response.json().await.unwrap_or_else(|e| panic!("GET {url}: {e}")))
+        assert!(
+            response.status().is_success(),
+            "GET {url}: {}",
+            response.status()
+        );
+        Some(
+            response
+                .json()
+                .await
+                .unwrap_or_else(|e| panic!("GET {url}: {e}")),
+        )
     }
 
     /// Waits until the REST API answers (bounded).
@@ -195,10 +207,19 @@ impl Devnet {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Some(status) = self.beacon.try_status() {
-                panic!("Lodestar exited ({status}); see {}", self.run_dir.join("beacon.log").display());
+                panic!(
+                    "Lodestar exited ({status}); see {}",
+                    self.run_dir.join("beacon.log").display()
+                );
             }
             let url = format!("{}/eth/v1/node/version", self.url);
-            if self.http.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+            if self
+                .http
+                .get(&url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -242,7 +263,10 @@ impl Devnet {
         epoch: u64,
     ) -> Option<std::collections::BTreeMap<(u64, u64), Vec<u64>>> {
         let state = epoch * SLOTS_PER_EPOCH;
-        let url = format!("{}/eth/v1/beacon/states/head/committees?epoch={epoch}", self.url);
+        let url = format!(
+            "{}/eth/v1/beacon/states/head/committees?epoch={epoch}",
+            self.url
+        );
         let response = self.http.get(&url).send().await.ok()?;
         if !response.status().is_success() {
             return None;
@@ -283,7 +307,9 @@ impl Devnet {
 /// A quoted or bare JSON integer.
 pub(crate) fn number(value: &Value) -> u64 {
     match value {
-        Value::String(s) => s.parse().unwrap_or_else(|e| panic!("not a number {s:?}: {e}")),
+        Value::String(s) => s
+            .parse()
+            .unwrap_or_else(|e| panic!("not a number {s:?}: {e}")),
         Value::Number(n) => n.as_u64().expect("unsigned"),
         other => panic!("not a number: {other}"),
     }
@@ -321,8 +347,15 @@ pub(crate) fn included_votes(
         let Some(members) = committees.get(&epoch).and_then(|c| c.get(&(slot, index))) else {
             panic!("no committee {index} at slot {slot}");
         };
-        let set = bits(attestation["aggregation_bits"].as_str().expect("bits"), true);
-        assert_eq!(set.len(), members.len(), "aggregation bits of committee {index} at {slot}");
+        let set = bits(
+            attestation["aggregation_bits"].as_str().expect("bits"),
+            true,
+        );
+        assert_eq!(
+            set.len(),
+            members.len(),
+            "aggregation bits of committee {index} at {slot}"
+        );
         for (member, voted) in members.iter().zip(set) {
             if voted {
                 votes.insert((target, *member));

@@ -302,10 +302,7 @@ impl BeaconNodeClient {
         let v2 = || async {
             let result = match encoding {
                 Encoding::Json => self.execute(v2_call().json_body(block)?).await,
-                Encoding::Ssz => {
-                    self.execute(v2_call().ssz_body(block.as_ssz_bytes()))
-                        .await
-                }
+                Encoding::Ssz => self.execute(v2_call().ssz_body(block.as_ssz_bytes())).await,
             };
             match result {
                 // A node that does not take SSZ bodies (415) gets JSON; a node without the
@@ -313,7 +310,9 @@ impl BeaconNodeClient {
                 // falls back to v1.
                 Err(Error::Status { status: 415, .. }) if encoding == Encoding::Ssz => {
                     tracing::debug!(node = %self, "SSZ block body refused (415), publishing as JSON");
-                    Ok(outcome(self.execute(v2_call().json_body(block)?).await?.status))
+                    Ok(outcome(
+                        self.execute(v2_call().json_body(block)?).await?.status,
+                    ))
                 }
                 other => Ok(outcome(other?.status)),
             }

@@ -203,7 +203,11 @@ impl<E: EthSpec> DutiesService<E> {
         }
         let unchanged = existing.as_ref().is_some_and(|old| {
             old.dependent_root == response.dependent_root
-                && old.duties.iter().map(|e| e.duty).eq(local.iter().map(|e| e.duty))
+                && old
+                    .duties
+                    .iter()
+                    .map(|e| e.duty)
+                    .eq(local.iter().map(|e| e.duty))
         });
         if unchanged {
             ctx.duties.update_attesters(epoch, |e| {
@@ -300,17 +304,14 @@ impl<E: EthSpec> DutiesService<E> {
             .collect();
         let result = ctx
             .fallback
-            .broadcast(
-                "beacon committee subscriptions",
-                |client| {
-                    let subscriptions = &subscriptions;
-                    async move {
-                        client
-                            .post_beacon_committee_subscriptions(subscriptions)
-                            .await
-                    }
-                },
-            )
+            .broadcast("beacon committee subscriptions", |client| {
+                let subscriptions = &subscriptions;
+                async move {
+                    client
+                        .post_beacon_committee_subscriptions(subscriptions)
+                        .await
+                }
+            })
             .await;
         match result {
             Ok(()) => {
@@ -327,11 +328,7 @@ impl<E: EthSpec> DutiesService<E> {
 
     async fn poll_proposers(&self, epoch: Epoch) -> Result<()> {
         let ctx = &self.ctx;
-        if ctx
-            .duties
-            .proposer_epoch(epoch)
-            .is_some_and(|e| !e.stale)
-        {
+        if ctx.duties.proposer_epoch(epoch).is_some_and(|e| !e.stale) {
             return Ok(());
         }
         let response = ctx

@@ -235,11 +235,7 @@ impl DutiesStore {
         aggregators: impl IntoIterator<Item = (Slot, u64, SyncAggregator)>,
     ) {
         let mut proofs = self.sync_proofs.write();
-        proofs
-            .computed
-            .entry(epoch)
-            .or_default()
-            .extend(validators);
+        proofs.computed.entry(epoch).or_default().extend(validators);
         for (slot, subcommittee, aggregator) in aggregators {
             proofs
                 .aggregators
@@ -313,7 +309,9 @@ impl DutiesStore {
         self.attesters.write().retain(|epoch, _| *epoch >= floor);
         self.proposers.write().retain(|epoch, _| *epoch >= floor);
         let period_floor = floor.as_u64() / self.epochs_per_period;
-        self.sync.write().retain(|period, _| *period >= period_floor);
+        self.sync
+            .write()
+            .retain(|period, _| *period >= period_floor);
         let slot_floor = Slot(floor.as_u64() * self.slots_per_epoch);
         let mut proofs = self.sync_proofs.write();
         proofs.computed.retain(|epoch, _| *epoch >= floor);

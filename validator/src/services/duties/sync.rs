@@ -105,17 +105,14 @@ async fn subscribe<E: EthSpec>(ctx: &Context<E>, period: u64) {
         .collect();
     let result = ctx
         .fallback
-        .broadcast(
-            "sync committee subscriptions",
-            |client| {
-                let subscriptions = &subscriptions;
-                async move {
-                    client
-                        .post_sync_committee_subscriptions(subscriptions)
-                        .await
-                }
-            },
-        )
+        .broadcast("sync committee subscriptions", |client| {
+            let subscriptions = &subscriptions;
+            async move {
+                client
+                    .post_sync_committee_subscriptions(subscriptions)
+                    .await
+            }
+        })
         .await;
     match result {
         Ok(()) => ctx.duties.mark_sync_subscribed(period),
@@ -136,8 +133,7 @@ async fn compute_selection_proofs<E: EthSpec>(ctx: &Context<E>, epoch: Epoch) {
             continue;
         }
         for duty in ctx.duties.sync_members_at(slot) {
-            if done.contains(&duty.validator_index) || !ctx.store.is_signing_enabled(&duty.pubkey)
-            {
+            if done.contains(&duty.validator_index) || !ctx.store.is_signing_enabled(&duty.pubkey) {
                 continue;
             }
             considered.insert(duty.validator_index);

@@ -187,7 +187,10 @@ fn accept<E: EthSpec>(shared: &Shared<E>, attestation: PublishedAttestation) {
         records.published.attestations.push(attestation);
     }
     let mut chain = shared.chain.lock();
-    let keep_from = attestation.data.slot.saturating_sub(chain.spec.slots_per_epoch);
+    let keep_from = attestation
+        .data
+        .slot
+        .saturating_sub(chain.spec.slots_per_epoch);
     chain.pool.add(attestation, keep_from);
 }
 

@@ -283,7 +283,9 @@ pub(crate) async fn committees<E: EthSpec>(
         if legacy && (epoch + 1 < state_epoch || epoch > state_epoch + 1) {
             return Err(error(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                format!("Requesting slot committee out of range epoch: {epoch} current: {state_epoch}"),
+                format!(
+                    "Requesting slot committee out of range epoch: {epoch} current: {state_epoch}"
+                ),
             ));
         }
         let index_filter = number("index")?;
@@ -344,7 +346,9 @@ pub(crate) async fn sync_committees<E: EthSpec>(
         if legacy && (period < state_period || period > state_period + 1) {
             return Err(error(
                 StatusCode::BAD_REQUEST,
-                format!("Epoch {epoch} is not in the state's current or next sync committee period"),
+                format!(
+                    "Epoch {epoch} is not in the state's current or next sync committee period"
+                ),
             ));
         }
         let validators = chain.sync_committee(epoch);
