@@ -257,6 +257,8 @@ fn bench_slot(c: &mut Criterion) {
             for _ in 0..iters {
                 let data = data_for(setup.slot, target.get());
                 target.set(target.get() + 1);
+                // The mock keeps every request it got; not the client's memory or time.
+                setup.mock.clear_requests();
                 let started = Instant::now();
                 let published = setup.runtime.block_on(setup.service.sign_and_publish(
                     setup.slot,
@@ -275,6 +277,8 @@ fn bench_slot(c: &mut Criterion) {
             for _ in 0..iters {
                 let data = data_for(setup.slot, target.get());
                 target.set(target.get() + 1);
+                // The mock keeps every request it got; not the client's memory or time.
+                setup.mock.clear_requests();
                 let started = Instant::now();
                 let published = setup.runtime.block_on(naive(&setup, data));
                 total += started.elapsed();

@@ -199,6 +199,28 @@ async fn poolvc_runs_a_lodestar_devnet() {
             "the second instance signed: {signed}"
         );
     }
+    // Its slashing protection database recorded nothing: it never signed a block or vote.
+    let export = dir.path().join("second-export.json");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_poolvc"))
+        .args(["slashing-protection", "export", "--datadir"])
+        .arg(dir.path().join("second"))
+        .arg("--file")
+        .arg(&export)
+        .output()
+        .expect("export runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let exported: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&export).unwrap()).unwrap();
+    let entries = exported["data"].as_array().expect("data");
+    assert_eq!(entries.len() as u64, VALIDATORS, "every key registered");
+    for entry in entries {
+        assert_eq!(entry["signed_blocks"], serde_json::json!([]), "{entry}");
+        assert_eq!(entry["signed_attestations"], serde_json::json!([]), "{entry}");
+    }
     assert!(
         poolvc.try_status().is_none(),
         "the first instance keeps running"

@@ -14,10 +14,11 @@ use types::{
 use super::PublishedAttestation;
 use super::verify::aggregate;
 
-/// Published attestations not yet too old to include.
+/// Published attestations not yet too old to include (in arrival order, which is slot order
+/// up to a slot: pruning from the front is cheap).
 #[derive(Debug, Default)]
 pub(crate) struct AttestationPool {
-    items: Vec<PublishedAttestation>,
+    items: std::collections::VecDeque<PublishedAttestation>,
 }
 
 /// One aggregate: a committee, its vote, the set positions and the signatures.
@@ -38,8 +39,10 @@ pub(crate) enum Included<E: EthSpec> {
 impl AttestationPool {
     /// Adds a published attestation; forgets those older than `keep_from`.
     pub(crate) fn add(&mut self, attestation: PublishedAttestation, keep_from: Slot) {
-        self.items.retain(|a| a.data.slot >= keep_from);
-        self.items.push(attestation);
+        while self.items.front().is_some_and(|a| a.data.slot < keep_from) {
+            self.items.pop_front();
+        }
+        self.items.push_back(attestation);
     }
 
     /// The aggregates of the votes for `slot`, using `committee(slot, index)` for positions.
