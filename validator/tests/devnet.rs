@@ -219,7 +219,11 @@ async fn poolvc_runs_a_lodestar_devnet() {
     assert_eq!(entries.len() as u64, VALIDATORS, "every key registered");
     for entry in entries {
         assert_eq!(entry["signed_blocks"], serde_json::json!([]), "{entry}");
-        assert_eq!(entry["signed_attestations"], serde_json::json!([]), "{entry}");
+        assert_eq!(
+            entry["signed_attestations"],
+            serde_json::json!([]),
+            "{entry}"
+        );
     }
     assert!(
         poolvc.try_status().is_none(),

@@ -143,10 +143,7 @@ async fn fresh_keys_wait_then_sign() {
     assert!(published.sync_messages.iter().all(|m| m.slot >= release));
     assert!(published.blocks.iter().all(|b| b.slot >= release));
     assert!(
-        published
-            .attestations
-            .iter()
-            .any(|a| a.data.slot > release),
+        published.attestations.iter().any(|a| a.data.slot > release),
         "keys sign once released"
     );
 }
