@@ -253,3 +253,73 @@ async fn legacy_node_duties() {
     // SSZ refused (415) before the route is found missing (404, as JSON): once.
     assert_eq!(node.mock.request_count("POST", "/eth/v2/beacon/blocks"), 2);
 }
+
+/// A head event naming other dependent roots, and a reorg, make the client fetch its duties
+/// again.
+#[tokio::test]
+async fn dependent_root_changes_and_reorgs_refresh_duties() {
+    let node = harness::mock(ForkName::Altair, 64, 12).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = harness::config(dir.path(), &[node.mock.url()], 0);
+    let client = harness::start(&config, harness::interop_signer(64)).await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            client
+                .run_until(async move {
+                    stop.cancelled().await;
+                    "test".to_owned()
+                })
+                .await
+        }
+    });
+    let attester = "/eth/v1/validator/duties/attester/{epoch}";
+    let proposer = "/eth/v1/validator/duties/proposer/{epoch}";
+    // Let the client settle past the next slot start (duties fetched, nothing stale).
+    harness::next_slot_start(&node).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (attesters_before, proposers_before) = (
+        node.mock.request_count("POST", attester),
+        node.mock.request_count("GET", proposer),
+    );
+    let slot = node.slot();
+    let other = format!("0x{}", "ab".repeat(32));
+    node.mock.emit_event(
+        "head",
+        &serde_json::json!({
+            "slot": slot.to_string(), "block": other, "state": other, "epoch_transition": false,
+            "previous_duty_dependent_root": other, "current_duty_dependent_root": other,
+            "execution_optimistic": false,
+        })
+        .to_string(),
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        node.mock.request_count("POST", attester) >= attesters_before + 2,
+        "current and next epoch attester duties fetched again"
+    );
+    assert!(node.mock.request_count("GET", proposer) > proposers_before);
+
+    let attesters_before = node.mock.request_count("POST", attester);
+    node.mock.emit_event(
+        "chain_reorg",
+        &serde_json::json!({
+            "slot": slot.to_string(), "depth": "2", "old_head_block": other,
+            "new_head_block": other, "old_head_state": other, "new_head_state": other,
+            "epoch": node.spec.compute_epoch_at_slot(slot).to_string(), "execution_optimistic": false,
+        })
+        .to_string(),
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        node.mock.request_count("POST", attester) >= attesters_before + 2,
+        "a reorg refreshes the duties"
+    );
+    stop.cancel();
+    assert_eq!(
+        running.await.unwrap(),
+        ShutdownReason::Requested { by: "test".into() }
+    );
+    assert!(node.mock.rejected().is_empty());
+}
