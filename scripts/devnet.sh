@@ -140,6 +140,16 @@ cmd_run() {
   local poolvc="$target_dir/$dir/poolvc"
   [[ -x "$poolvc" ]] || die "no poolvc binary at $poolvc"
 
+  # Every run is a new chain: a slashing database or beacon data of an earlier chain with the
+  # same validators (same genesis validators root) would refuse or confuse this one.
+  if [[ -d "$run_dir/poolvc" || -d "$run_dir/beacon" ]]; then
+    log "removing the previous chain's data in $run_dir (keys are kept)"
+    rm -rf "$run_dir/poolvc" "$run_dir/beacon"
+  fi
+  if [[ -d "$run_dir/keys" ]] \
+      && [[ "$(find "$run_dir/keys" -maxdepth 1 -name '*.json' | wc -l)" -ne "$validators" ]]; then
+    die "$run_dir/keys holds another number of keystores than --validators $validators: use another --run-dir"
+  fi
   if [[ ! -d "$run_dir/keys" ]]; then
     log "writing $validators interop keystores (public keys: devnet only)"
     "$poolvc" keys interop --count "$validators" --kdf pbkdf2 \
@@ -184,7 +194,10 @@ cmd_run() {
 
 main() {
   local command="run"
-  if [[ $# -gt 0 && "$1" != --* ]]; then
+  if [[ $# -gt 0 && ( "$1" == "-h" || "$1" == "--help" ) ]]; then
+    command="help"
+    shift
+  elif [[ $# -gt 0 && "$1" != --* ]]; then
     command="$1"
     shift
   fi
@@ -192,7 +205,7 @@ main() {
     install) cmd_install "$@" ;;
     beacon) cmd_beacon "$@" ;;
     run) cmd_run "$@" ;;
-    -h|--help|help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' ;;
+    help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown command $command (install | beacon | run)" ;;
   esac
 }
