@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use types::api::{Validator, ValidatorStatus};
+
+use super::inclusion::{AttestationPool, Included, attach};
 use types::{
     BeaconBlock, BlindedBeaconBlock, ChainSpec, Checkpoint, Epoch, EthSpec, ExecutionAddress,
     FAR_FUTURE_EPOCH, ForkName, Graffiti, Hash256, PublicKeyBytes, SignatureBytes,
@@ -113,6 +115,11 @@ pub(crate) struct MockChain<E: EthSpec> {
     published: BTreeMap<Slot, (SignedBeaconBlock<E>, Hash256)>,
     roots: HashMap<Hash256, Slot>,
     shufflings: HashMap<Epoch, Arc<Shuffling>>,
+    /// Published attestations, included in the next slot's block.
+    pub(crate) pool: AttestationPool,
+    /// Whether slots without a published block stay empty (instead of getting a synthetic
+    /// block by their proposer).
+    pub(crate) empty_unpublished: bool,
 }
 
 /// Fills the fields every fork's block shares.
@@ -278,7 +285,24 @@ impl<E: EthSpec> MockChain<E> {
             published: BTreeMap::new(),
             roots: HashMap::new(),
             shufflings: HashMap::new(),
+            pool: AttestationPool::default(),
+            empty_unpublished: false,
         }
+    }
+
+    /// The aggregates a block at `slot` includes (the previous slot's published votes).
+    pub(crate) fn included_for(&mut self, slot: Slot) -> Included<E> {
+        let electra = self.spec.fork_name_at_slot(slot).is_electra_or_later();
+        let pool = std::mem::take(&mut self.pool);
+        let included = match slot.as_u64().checked_sub(1) {
+            Some(previous) => {
+                pool.aggregates_for(Slot(previous), electra, |s, i| self.committee(s, i))
+            }
+            None if electra => Included::Electra(Vec::new()),
+            None => Included::Phase0(Vec::new()),
+        };
+        self.pool = pool;
+        included
     }
 
     pub(crate) fn epoch_of(&self, slot: Slot) -> Epoch {
@@ -370,9 +394,10 @@ impl<E: EthSpec> MockChain<E> {
             fee_recipient: self.default_fee_recipient,
             gas_limit: GAS_LIMIT,
         };
-        template
-            .full::<E>(self.spec.fork_name_at_slot(slot))
-            .into_signed(empty_signature())
+        let mut block = template.full::<E>(self.spec.fork_name_at_slot(slot));
+        let included = self.included_for(slot);
+        attach(&mut block, included);
+        block.into_signed(empty_signature())
     }
 
     /// The block at `slot` (computing the chain up to it on first use).
@@ -381,15 +406,18 @@ impl<E: EthSpec> MockChain<E> {
         while self.blocks.len() <= target {
             let next = Slot(self.blocks.len() as u64);
             let parent_root = self.blocks.last().map_or(Hash256::ZERO, |b| b.root);
-            let (block, root) = match self.published.get(&next) {
-                Some((block, root)) => (block.clone(), *root),
-                None => {
+            let previous = self.blocks.last().cloned();
+            let (block, root) = match (self.published.get(&next), previous) {
+                (Some((block, root)), _) => (block.clone(), *root),
+                // An empty slot: the chain's block at this slot is still the previous one.
+                (None, Some(previous)) if self.empty_unpublished => (previous.block, previous.root),
+                (None, _) => {
                     let block = self.synthetic_block(next, parent_root);
                     let root = block.block_root();
                     (block, root)
                 }
             };
-            self.roots.insert(root, next);
+            self.roots.entry(root).or_insert(next);
             self.blocks.push(ChainBlock { root, block });
         }
         self.blocks[target].clone()
@@ -413,7 +441,10 @@ impl<E: EthSpec> MockChain<E> {
         let keep = usize::try_from(slot.as_u64()).unwrap_or(usize::MAX);
         if self.blocks.len() > keep {
             for dropped in self.blocks.drain(keep..) {
-                self.roots.remove(&dropped.root);
+                // Empty slots repeat an earlier block's root: keep that block's entry.
+                if self.roots.get(&dropped.root).is_some_and(|s| *s >= slot) {
+                    self.roots.remove(&dropped.root);
+                }
             }
         }
         root

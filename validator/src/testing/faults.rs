@@ -1,6 +1,6 @@
 //! The request-recording and fault-injection middleware, applied to every route.
 //!
-//! Order: record → down (503) → latency → legacy 404 → per-route failure → syncing 503 →
+//! Order: record → down (503) → latency → legacy 415/404 → per-route failure → syncing 503 →
 //! handler → malformed body.
 
 use std::sync::Arc;
@@ -92,6 +92,7 @@ pub(crate) async fn layer<E: EthSpec>(
         body: body.clone(),
         consensus_version: header("eth-consensus-version"),
         content_type: header("content-type"),
+        slot: shared.head_slot(),
     });
     let faults = shared.faults.lock().clone();
     if faults.down == Some(DownMode::Unavailable) {
@@ -109,6 +110,19 @@ pub(crate) async fn layer<E: EthSpec>(
             .iter()
             .any(|(m, r)| *m == method.as_str() && *r == route)
     {
+        // Lodestar 1.5.1's server rejects an SSZ body (415) before it looks for the route.
+        if parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/octet-stream"))
+        {
+            return error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported Media Type: application/octet-stream",
+            )
+            .into_response();
+        }
         return route_not_found(&method, parts.uri.path());
     }
     if let Some(status) = faults

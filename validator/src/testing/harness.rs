@@ -111,3 +111,15 @@ impl<E: EthSpec> TestNode<E> {
         self.mock.clock().now_slot_or_genesis()
     }
 }
+
+/// `spec` with slots of `seconds` (both `SECONDS_PER_SLOT` and `SLOT_DURATION_MS`), for tests
+/// that must see many slots quickly.
+pub fn spec_with_slot_seconds(spec: &ChainSpec, seconds: u64) -> types::Result<ChainSpec> {
+    let mut map = spec.raw_config().clone();
+    map.insert("SECONDS_PER_SLOT".into(), seconds.to_string().into());
+    map.insert(
+        "SLOT_DURATION_MS".into(),
+        (seconds.saturating_mul(1000)).to_string().into(),
+    );
+    ChainSpec::from_config_map(&map)
+}

@@ -14,6 +14,7 @@
 mod chain;
 mod faults;
 pub mod harness;
+mod inclusion;
 pub mod keys;
 mod routes;
 mod verify;
@@ -37,7 +38,7 @@ use types::{
 };
 
 pub use chain::MockValidator;
-pub use harness::{TestNode, now_secs, spec_at};
+pub use harness::{TestNode, now_secs, spec_at, spec_with_slot_seconds};
 pub use keys::InteropKeypair;
 
 use crate::beacon_node::Encoding;
@@ -85,7 +86,8 @@ pub enum ApiMode {
     /// Every route.
     Current,
     /// Like Lodestar 1.5.1: 404 on v3 block production, v2 pool/publication routes, liveness and
-    /// POST state validators/balances; comma-separated event topics are ignored.
+    /// POST state validators/balances (415 first when the body is SSZ); comma-separated event
+    /// topics are ignored; epoch committees come with `index` and `slot` swapped.
     Legacy,
 }
 
@@ -198,6 +200,8 @@ pub struct RecordedRequest {
     pub consensus_version: Option<String>,
     /// The `Content-Type` header, if sent.
     pub content_type: Option<String>,
+    /// The mock's head slot when the request arrived (slot 0 before genesis).
+    pub slot: Slot,
 }
 
 /// Which shape a published attestation had.
@@ -306,6 +310,8 @@ pub(crate) struct Faults {
     pub(crate) route_failures: HashMap<(String, String), u16>,
     pub(crate) payload: PayloadSource,
     pub(crate) fee_recipient_override: Option<ExecutionAddress>,
+    /// Whether published signatures (and attestation targets) are checked.
+    pub(crate) verify: bool,
 }
 
 impl Default for Faults {
@@ -320,6 +326,7 @@ impl Default for Faults {
             route_failures: HashMap::new(),
             payload: PayloadSource::Local,
             fee_recipient_override: None,
+            verify: true,
         }
     }
 }
@@ -578,6 +585,27 @@ impl<E: EthSpec> MockBeaconNode<E> {
     /// Everything refused.
     pub fn rejected(&self) -> Vec<Rejection> {
         self.shared.records.lock().rejected.clone()
+    }
+
+    /// Turns signature checks of pool publications (attestations, aggregates, sync messages and
+    /// contributions) and the attestation target/slot checks off (`false`) or on. Benchmarks
+    /// turn them off so that the mock's own verification does not count as client time; every
+    /// test keeps them on.
+    pub fn set_verification(&self, verify: bool) {
+        self.shared.faults.lock().verify = verify;
+    }
+
+    /// Leaves slots whose block was not published empty (their root is the previous block's),
+    /// as on a real chain whose proposers are offline, instead of filling them with a
+    /// synthetic block by the slot's proposer. Only affects slots not computed yet.
+    pub fn set_empty_unpublished_slots(&self, empty: bool) {
+        self.shared.chain.lock().empty_unpublished = empty;
+    }
+
+    /// Makes the liveness endpoint report `index` live in `epoch` (as if another instance of
+    /// the key had been seen).
+    pub fn mark_live(&self, epoch: Epoch, index: u64) {
+        self.shared.records.lock().live.insert((epoch, index));
     }
 
     /// Pushes a raw SSE event to subscribers of topic `name` (the data is sent as given, so

@@ -16,7 +16,7 @@ use super::{
     BeaconNodeClient, CONSENSUS_BLOCK_VALUE_HEADER, CONSENSUS_VERSION_HEADER, Call, Encoding,
     PAYLOAD_BLINDED_HEADER, PAYLOAD_VALUE_HEADER, RawResponse,
 };
-use crate::beacon_node::error::Result;
+use crate::beacon_node::error::{Error, Result};
 use types::api::BroadcastValidation;
 
 /// Which production route produced a block.
@@ -294,15 +294,28 @@ impl BeaconNodeClient {
                 PublishOutcome::Imported
             }
         };
-        let v2 = || async {
-            let call = Call::post(v2_path, timeout)
+        let v2_call = || {
+            Call::post(v2_path, timeout)
                 .query("broadcast_validation", validation.as_str())
-                .header(CONSENSUS_VERSION_HEADER, block.fork_name());
-            let call = match encoding {
-                Encoding::Json => call.json_body(block)?,
-                Encoding::Ssz => call.ssz_body(block.as_ssz_bytes()),
+                .header(CONSENSUS_VERSION_HEADER, block.fork_name())
+        };
+        let v2 = || async {
+            let result = match encoding {
+                Encoding::Json => self.execute(v2_call().json_body(block)?).await,
+                Encoding::Ssz => self.execute(v2_call().ssz_body(block.as_ssz_bytes())).await,
             };
-            Ok(outcome(self.execute(call).await?.status))
+            match result {
+                // A node that does not take SSZ bodies (415) gets JSON; a node without the
+                // route at all (Lodestar 1.5.1 answers 415 before routing) then answers 404 and
+                // falls back to v1.
+                Err(Error::Status { status: 415, .. }) if encoding == Encoding::Ssz => {
+                    tracing::debug!(node = %self, "SSZ block body refused (415), publishing as JSON");
+                    Ok(outcome(
+                        self.execute(v2_call().json_body(block)?).await?.status,
+                    ))
+                }
+                other => Ok(outcome(other?.status)),
+            }
         };
         let v1 = || async {
             let call = Call::post(v1_path, timeout)

@@ -23,6 +23,7 @@ use types::{
 use super::{ApiError, consensus_version, error, json, param, path_u64, query_pairs, required};
 use crate::beacon_node::Encoding;
 use crate::testing::chain::{BlockTemplate, GAS_LIMIT};
+use crate::testing::inclusion::{attach, attach_blinded};
 use crate::testing::{PayloadSource, PublishedBlock, Rejected, Shared};
 
 /// Payload value reported by the mock (wei).
@@ -141,16 +142,24 @@ fn produce<E: EthSpec>(
             Production::V2 => false,
             Production::BlindedV1 => true,
         };
+    let included = shared.chain.lock().included_for(slot);
+    let full = |included| {
+        let mut block = template.full::<E>(fork);
+        attach(&mut block, included);
+        block
+    };
     let block = if blinded {
-        ProducedBlock::Blinded(template.blinded::<E>(fork))
+        let mut block = template.blinded::<E>(fork);
+        attach_blinded(&mut block, included);
+        ProducedBlock::Blinded(block)
     } else if fork.has_blobs() {
         ProducedBlock::Contents(types::BlockContents {
-            block: template.full::<E>(fork),
+            block: full(included),
             kzg_proofs: Vec::new(),
             blobs: Vec::new(),
         })
     } else {
-        ProducedBlock::Full(template.full::<E>(fork))
+        ProducedBlock::Full(full(included))
     };
     if route != Production::V3 {
         return Ok(json(

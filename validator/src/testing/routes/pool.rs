@@ -48,9 +48,24 @@ fn verify_by<E: EthSpec>(
     root: Hash256,
     signature: &types::SignatureBytes,
 ) -> Result<(), Rejected> {
+    if !shared.faults.lock().verify {
+        return Ok(());
+    }
     shared
         .keys
         .verify(index, &pubkey(shared, index)?, root, signature)
+}
+
+fn verify_aggregate_by<E: EthSpec>(
+    shared: &Shared<E>,
+    signers: &[(u64, types::PublicKeyBytes)],
+    root: Hash256,
+    signature: &types::SignatureBytes,
+) -> Result<(), Rejected> {
+    if !shared.faults.lock().verify {
+        return Ok(());
+    }
+    shared.keys.verify_aggregate(signers, root, signature)
 }
 
 fn committee<E: EthSpec>(shared: &Shared<E>, slot: Slot, index: u64) -> Result<Vec<u64>, Rejected> {
@@ -62,6 +77,9 @@ fn committee<E: EthSpec>(shared: &Shared<E>, slot: Slot, index: u64) -> Result<V
 }
 
 fn check_target<E: EthSpec>(shared: &Shared<E>, data: &AttestationData) -> Result<(), Rejected> {
+    if !shared.faults.lock().verify {
+        return Ok(());
+    }
     let epoch = shared.chain.lock().epoch_of(data.slot);
     if data.target.epoch != epoch {
         return Err(Rejected::new(format!(
@@ -161,11 +179,19 @@ fn verify_single<E: EthSpec>(
 }
 
 fn accept<E: EthSpec>(shared: &Shared<E>, attestation: PublishedAttestation) {
-    let mut records = shared.records.lock();
-    records
-        .live
-        .insert((attestation.data.target.epoch, attestation.validator_index));
-    records.published.attestations.push(attestation);
+    {
+        let mut records = shared.records.lock();
+        records
+            .live
+            .insert((attestation.data.target.epoch, attestation.validator_index));
+        records.published.attestations.push(attestation);
+    }
+    let mut chain = shared.chain.lock();
+    let keep_from = attestation
+        .data
+        .slot
+        .saturating_sub(chain.spec.slots_per_epoch);
+    chain.pool.add(attestation, keep_from);
 }
 
 pub(crate) async fn attestations_v2<E: EthSpec>(
@@ -435,9 +461,7 @@ fn verify_aggregate<E: EthSpec>(
         return Err(Rejected::new("aggregate without attesters"));
     }
     let attestation_root = data.signing_root(domain(shared, DomainKind::BeaconAttester, epoch));
-    shared
-        .keys
-        .verify_aggregate(&signers, attestation_root, &aggregate_signature)
+    verify_aggregate_by(shared, &signers, attestation_root, &aggregate_signature)
         .map_err(|e| Rejected::new(format!("aggregate attestation: {e}")))
 }
 
@@ -541,7 +565,8 @@ pub(crate) async fn aggregates_v1<E: EthSpec>(
 /// The sync committee positions of `validator` at `slot`.
 fn sync_positions<E: EthSpec>(shared: &Shared<E>, slot: Slot, validator: u64) -> Vec<u64> {
     let mut chain = shared.chain.lock();
-    let epoch = chain.epoch_of(slot);
+    // Messages of slot s go into block s + 1, verified with that block's committee.
+    let epoch = chain.epoch_of(slot + 1);
     chain
         .sync_committee(epoch)
         .iter()
@@ -676,7 +701,11 @@ fn verify_contribution<E: EthSpec>(
     let root = message.signing_root(domain(shared, DomainKind::ContributionAndProof, epoch));
     verify_by(shared, aggregator, root, &signed.signature)
         .map_err(|e| Rejected::new(format!("contribution and proof: {e}")))?;
-    let committee = shared.chain.lock().sync_committee(epoch);
+    let committee = {
+        let mut chain = shared.chain.lock();
+        let signing_epoch = chain.epoch_of(slot + 1);
+        chain.sync_committee(signing_epoch)
+    };
     let base = usize::try_from(contribution.subcommittee_index * size).unwrap_or(usize::MAX);
     let signers = contribution
         .aggregation_bits
@@ -694,9 +723,7 @@ fn verify_contribution<E: EthSpec>(
         DomainKind::SyncCommittee,
         epoch,
     ));
-    shared
-        .keys
-        .verify_aggregate(&signers, root, &contribution.signature)
+    verify_aggregate_by(shared, &signers, root, &contribution.signature)
         .map_err(|e| Rejected::new(format!("contribution: {e}")))
 }
 

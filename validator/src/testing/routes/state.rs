@@ -275,8 +275,19 @@ pub(crate) async fn committees<E: EthSpec>(
                 })
                 .transpose()
         };
+        let legacy = shared.faults.lock().api == crate::testing::ApiMode::Legacy;
         let mut chain = shared.chain.lock();
         let epoch = number("epoch")?.map_or_else(|| chain.epoch_of(slot), Epoch);
+        let state_epoch = chain.epoch_of(slot);
+        // Lodestar 1.5.1 serves the shufflings of the state's previous, current and next epoch.
+        if legacy && (epoch + 1 < state_epoch || epoch > state_epoch + 1) {
+            return Err(error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!(
+                    "Requesting slot committee out of range epoch: {epoch} current: {state_epoch}"
+                ),
+            ));
+        }
         let index_filter = number("index")?;
         let slot_filter = number("slot")?.map(Slot);
         let spe = chain.spec.slots_per_epoch;
@@ -298,6 +309,15 @@ pub(crate) async fn committees<E: EthSpec>(
             }
         }
         drop(chain);
+        if shared.faults.lock().api == crate::testing::ApiMode::Legacy {
+            // Lodestar 1.5.1 labels the slot's position in the epoch `index` and the committee
+            // index `slot`.
+            for committee in &mut committees {
+                let position = committee.slot.as_u64() % spe;
+                committee.slot = Slot(committee.index);
+                committee.index = position;
+            }
+        }
         Ok(state_data(committees, false))
     };
     run().unwrap_or_else(IntoResponse::into_response)
@@ -319,6 +339,18 @@ pub(crate) async fn sync_committees<E: EthSpec>(
             ),
             None => chain.epoch_of(slot),
         };
+        let legacy = shared.faults.lock().api == crate::testing::ApiMode::Legacy;
+        let state_period = chain.spec.sync_committee_period(chain.epoch_of(slot));
+        let period = chain.spec.sync_committee_period(epoch);
+        // Lodestar 1.5.1 serves the state's current and next sync committee only.
+        if legacy && (period < state_period || period > state_period + 1) {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "Epoch {epoch} is not in the state's current or next sync committee period"
+                ),
+            ));
+        }
         let validators = chain.sync_committee(epoch);
         let subnets = usize::try_from(chain.spec.sync_committee_subnet_count)
             .unwrap_or(1)

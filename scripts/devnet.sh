@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# poolvc's local devnet: a Lodestar 1.5.1 beacon node in dev mode (minimal preset, 2-second slots,
+# Altair/Bellatrix/Capella at genesis, mock execution engine, no validators of its own) and poolvc
+# running every genesis validator through the Beacon API.
+#
+# Usage:
+#   scripts/devnet.sh [run] [--validators N] [--run-dir DIR] [--rest-port PORT] [--duration SECS]
+#       Install Lodestar (cached), build poolvc, write N interop keystores, start Lodestar with
+#       genesis ~25 s ahead, start poolvc before genesis, and print poolvc's epoch summaries
+#       (duties, inclusion, proposals, sync participation, justified/finalized) until Ctrl-C or
+#       --duration. Everything started is stopped on exit (process groups), nothing is orphaned.
+#   scripts/devnet.sh install
+#       Install the pinned Lodestar into ${POOLVC_DEVNET_CACHE:-~/.cache/poolvc/lodestar-1.5.1}
+#       (npm ci + patch; idempotent) and verify the patch.
+#   scripts/devnet.sh beacon --run-dir DIR [--rest-port PORT] [--p2p-port PORT]
+#                            [--validators N] [--genesis-time UNIX | --genesis-delay SECS]
+#       Run the beacon node in the foreground (exec: signals go straight to Lodestar).
+#
+# Loopback only: REST on 127.0.0.1, p2p on 127.0.0.1 with discovery off.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+KIT="$ROOT/scripts/devnet"
+CACHE="${POOLVC_DEVNET_CACHE:-$HOME/.cache/poolvc/lodestar-1.5.1}"
+MARKER="$CACHE/.poolvc-installed"
+# Any execution-layer address works for the devnet: every block must pay it.
+VAULT="${POOLVC_DEVNET_VAULT:-0x5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a}"
+
+log() { printf '[devnet] %s\n' "$*" >&2; }
+die() { printf '[devnet] error: %s\n' "$*" >&2; exit 1; }
+
+kit_digest() {
+  cat "$KIT/lodestar/package.json" "$KIT/lodestar/package-lock.json" "$KIT/patch-lodestar.mjs" \
+    | sha256sum | cut -d' ' -f1
+}
+
+patch_ok() {
+  grep -q "poolvc-devnet-patch" \
+    "$CACHE/node_modules/@chainsafe/lodestar/lib/options/beaconNodeOptions/execution.js" 2>/dev/null
+}
+
+cmd_install() {
+  command -v node >/dev/null || die "node is required (Node 20)"
+  command -v npm >/dev/null || die "npm is required"
+  local digest
+  digest="$(kit_digest)"
+  if [[ -f "$MARKER" && "$(cat "$MARKER")" == "$digest" ]] && patch_ok \
+      && [[ -x "$CACHE/node_modules/.bin/lodestar" ]]; then
+    log "Lodestar 1.5.1 already installed in $CACHE"
+    return 0
+  fi
+  log "installing Lodestar 1.5.1 into $CACHE (npm ci, about 2 minutes; native modules build from source)"
+  mkdir -p "$CACHE"
+  rm -f "$MARKER"
+  cp "$KIT/lodestar/package.json" "$KIT/lodestar/package-lock.json" "$CACHE/"
+  (cd "$CACHE" && npm ci --no-audit --no-fund --loglevel=error) \
+    || die "npm ci failed in $CACHE"
+  node "$KIT/patch-lodestar.mjs" "$CACHE" || die "patching Lodestar failed"
+  patch_ok || die "the patch is not in place after patching"
+  "$CACHE/node_modules/.bin/lodestar" --version >/dev/null 2>&1 \
+    || die "the installed lodestar does not run"
+  echo "$digest" > "$MARKER"
+  log "Lodestar installed and patched"
+}
+
+cmd_beacon() {
+  local run_dir="" rest_port=9596 p2p_port="" validators=64 genesis_time="" delay=25
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --run-dir) run_dir="$2"; shift 2 ;;
+      --rest-port) rest_port="$2"; shift 2 ;;
+      --p2p-port) p2p_port="$2"; shift 2 ;;
+      --validators) validators="$2"; shift 2 ;;
+      --genesis-time) genesis_time="$2"; shift 2 ;;
+      --genesis-delay) delay="$2"; shift 2 ;;
+      *) die "beacon: unknown option $1" ;;
+    esac
+  done
+  [[ -n "$run_dir" ]] || die "beacon: --run-dir is required"
+  [[ -n "$p2p_port" ]] || p2p_port=$((rest_port + 10000))
+  [[ -n "$genesis_time" ]] || genesis_time=$(( $(date +%s) + delay ))
+  patch_ok || die "Lodestar is not installed in $CACHE: run scripts/devnet.sh install"
+  mkdir -p "$run_dir/beacon"
+  cd "$run_dir/beacon"
+  log "Lodestar: genesis at $(date -d "@$genesis_time" '+%T') ($genesis_time), $validators validators, REST 127.0.0.1:$rest_port"
+  LODESTAR_PRESET=minimal exec "$CACHE/node_modules/.bin/lodestar" dev \
+    --dataDir "$run_dir/beacon/data" \
+    --genesisValidators "$validators" --genesisTime "$genesis_time" \
+    --params.SECONDS_PER_SLOT 2 --params.ALTAIR_FORK_EPOCH 0 \
+    --params.BELLATRIX_FORK_EPOCH 0 --params.CAPELLA_FORK_EPOCH 0 \
+    --execution.engineMock \
+    --rest.address 127.0.0.1 --rest.port "$rest_port" --rest.namespace '*' \
+    --listenAddress 127.0.0.1 --port "$p2p_port" --discv5 false
+}
+
+PIDS=()
+AUX=()
+cleanup() {
+  local status=$?
+  trap - INT TERM EXIT
+  for pid in "${AUX[@]}" "${PIDS[@]}"; do
+    # Each child leads its own process group: stop the whole group.
+    kill -TERM -- "-$pid" 2>/dev/null || true
+  done
+  for pid in "${AUX[@]}" "${PIDS[@]}"; do
+    for _ in $(seq 1 100); do
+      kill -0 -- "-$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+  log "stopped"
+  exit "$status"
+}
+
+cmd_run() {
+  local validators=64 run_dir="" rest_port=9596 duration=""
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --validators) validators="$2"; shift 2 ;;
+      --run-dir) run_dir="$2"; shift 2 ;;
+      --rest-port) rest_port="$2"; shift 2 ;;
+      --duration) duration="$2"; shift 2 ;;
+      *) die "run: unknown option $1" ;;
+    esac
+  done
+  [[ -n "$run_dir" ]] || run_dir="$ROOT/target/devnet/run-$(date +%Y%m%d-%H%M%S)"
+  mkdir -p "$run_dir"
+  run_dir="$(cd "$run_dir" && pwd)"
+  cmd_install
+
+  local profile="${POOLVC_PROFILE:-dev}"
+  log "building poolvc ($profile profile)"
+  (cd "$ROOT" && cargo build --profile "$profile" -p validator --bin poolvc) \
+    || die "cargo build failed"
+  local target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"
+  local dir="$profile"
+  [[ "$profile" == "dev" ]] && dir=debug
+  local poolvc="$target_dir/$dir/poolvc"
+  [[ -x "$poolvc" ]] || die "no poolvc binary at $poolvc"
+
+  # Every run is a new chain: a slashing database or beacon data of an earlier chain with the
+  # same validators (same genesis validators root) would refuse or confuse this one.
+  if [[ -d "$run_dir/poolvc" || -d "$run_dir/beacon" ]]; then
+    log "removing the previous chain's data in $run_dir (keys are kept)"
+    rm -rf "$run_dir/poolvc" "$run_dir/beacon"
+  fi
+  if [[ -d "$run_dir/keys" ]] \
+      && [[ "$(find "$run_dir/keys" -maxdepth 1 -name '*.json' | wc -l)" -ne "$validators" ]]; then
+    die "$run_dir/keys holds another number of keystores than --validators $validators: use another --run-dir"
+  fi
+  if [[ ! -d "$run_dir/keys" ]]; then
+    log "writing $validators interop keystores (public keys: devnet only)"
+    "$poolvc" keys interop --count "$validators" --kdf pbkdf2 \
+      --keystores "$run_dir/keys" --secrets "$run_dir/secrets" >/dev/null 2>"$run_dir/keys.log" \
+      || die "key generation failed (see $run_dir/keys.log)"
+  fi
+
+  trap cleanup INT TERM EXIT
+  local genesis_time=$(( $(date +%s) + 25 ))
+  setsid "$0" beacon --run-dir "$run_dir" --rest-port "$rest_port" \
+    --validators "$validators" --genesis-time "$genesis_time" \
+    >"$run_dir/beacon.log" 2>&1 &
+  PIDS+=($!)
+  # poolvc waits for the REST API and must run before genesis: with no block for an epoch the
+  # peerless node believes it is syncing and refuses duties for good.
+  setsid "$poolvc" run --datadir "$run_dir/poolvc" \
+    --beacon-nodes "http://127.0.0.1:$rest_port" \
+    --keystores "$run_dir/keys" --secrets "$run_dir/secrets" \
+    --pool-vault "$VAULT" --graffiti "poolvc devnet" \
+    >"$run_dir/poolvc.out" 2>"$run_dir/poolvc.log" &
+  PIDS+=($!)
+  log "run directory: $run_dir (beacon.log, poolvc.log)"
+  log "genesis at $(date -d "@$genesis_time" '+%T'); epochs last 16 s; finality expected about 90 s after genesis"
+  setsid bash -c 'tail -n +1 -F "$1" 2>/dev/null \
+    | grep --line-buffered -E "epoch summary|validator client started|ERROR|doppelganger"' \
+    _ "$run_dir/poolvc.log" &
+  AUX+=($!)
+  local started=$SECONDS
+  while true; do
+    for pid in "${PIDS[@]}"; do
+      if ! kill -0 "$pid" 2>/dev/null; then
+        die "a process stopped unexpectedly (see $run_dir/beacon.log and $run_dir/poolvc.log)"
+      fi
+    done
+    if [[ -n "$duration" && $(( SECONDS - started )) -ge "$duration" ]]; then
+      log "duration of ${duration}s reached"
+      break
+    fi
+    sleep 1
+  done
+}
+
+main() {
+  local command="run"
+  if [[ $# -gt 0 && ( "$1" == "-h" || "$1" == "--help" ) ]]; then
+    command="help"
+    shift
+  elif [[ $# -gt 0 && "$1" != --* ]]; then
+    command="$1"
+    shift
+  fi
+  case "$command" in
+    install) cmd_install "$@" ;;
+    beacon) cmd_beacon "$@" ;;
+    run) cmd_run "$@" ;;
+    help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) die "unknown command $command (install | beacon | run)" ;;
+  esac
+}
+
+main "$@"

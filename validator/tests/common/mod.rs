@@ -1,0 +1,3 @@
+//! Helpers shared by end-to-end test binaries (`mod common;`).
+
+pub(crate) mod devnet;

@@ -1,0 +1,240 @@
+//! End to end on a real Lodestar 1.5.1 devnet (`POOLVC_E2E=1`; otherwise prints `SKIPPED`).
+//!
+//! poolvc runs all 64 genesis validators; Lodestar runs none. Checked from the beacon node, not
+//! from poolvc's logs: the chain justifies and finalises on poolvc's votes alone; at least 95 %
+//! of the attestation duties are included (aggregation bits mapped through committees); every
+//! slot has its canonical block (every proposer is a poolvc key), paying the pool vault; sync
+//! committee participation above 90 %. From poolvc's log: no slashing-protection or pool-safety
+//! refusal. Then a second poolvc with the same keys and its own fresh slashing database is
+//! stopped by doppelganger protection (chain-based: Lodestar 1.5.1 has no liveness endpoint)
+//! before it signs anything, and the first one shuts down cleanly on SIGTERM.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::devnet::{
+    self, Devnet, SLOTS_PER_EPOCH, VAULT, bits, included_votes, number, start_poolvc,
+    write_interop_keys,
+};
+
+const VALIDATORS: u64 = 64;
+/// The last epoch whose votes are checked; the run ends two slots into the epoch after it.
+const LAST_EPOCH: u64 = 7;
+
+/// Prints the tail of the logs if the test fails.
+struct LogsOnFailure(Vec<PathBuf>);
+
+impl Drop for LogsOnFailure {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        for path in &self.0 {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(60)..].join("\n");
+            eprintln!("==== last lines of {} ====\n{tail}", path.display());
+        }
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poolvc_runs_a_lodestar_devnet() {
+    if !devnet::enabled("devnet::poolvc_runs_a_lodestar_devnet") {
+        return;
+    }
+    devnet::install();
+    let dir = tempfile::Builder::new()
+        .prefix("poolvc-e2e")
+        .tempdir()
+        .unwrap();
+    let keys = dir.path().join("keys");
+    let secrets = dir.path().join("secrets");
+    write_interop_keys(VALIDATORS, &keys, &secrets);
+    let main_log = dir.path().join("poolvc.log");
+    let second_log = dir.path().join("poolvc-second.log");
+    let _logs = LogsOnFailure(vec![
+        dir.path().join("run/beacon.log"),
+        main_log.clone(),
+        second_log.clone(),
+    ]);
+
+    // poolvc starts before genesis (it waits for the REST API): a peerless Lodestar without a
+    // block for an epoch believes it is syncing and refuses duties for good.
+    let mut net = Devnet::start(&dir.path().join("run"), VALIDATORS, 25);
+    let mut poolvc = start_poolvc(
+        &net,
+        &dir.path().join("main"),
+        &keys,
+        &secrets,
+        &main_log,
+        &[],
+    );
+    net.wait_ready(Duration::from_secs(60)).await;
+
+    // Committees are collected while their epoch is the head's (the head state serves only
+    // the previous, current and next epochs).
+    let end = (LAST_EPOCH + 1) * SLOTS_PER_EPOCH + 2;
+    let mut committees = BTreeMap::new();
+    while net.wall_slot() < end {
+        assert!(net.beacon.try_status().is_none(), "Lodestar stopped");
+        assert!(poolvc.try_status().is_none(), "poolvc stopped");
+        let epoch = net.wall_slot() / SLOTS_PER_EPOCH;
+        for e in epoch.saturating_sub(1)..=epoch {
+            if !committees.contains_key(&e)
+                && let Some(c) = net.committees(e).await
+            {
+                committees.insert(e, c);
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    net.wait_for_slot(end).await;
+    for e in 0..=LAST_EPOCH + 1 {
+        assert!(
+            committees.contains_key(&e),
+            "committees of epoch {e} collected"
+        );
+    }
+
+    // Finality on poolvc's votes alone (Lodestar runs no validator).
+    let (justified, finalized) = net.finality().await;
+    assert!(
+        finalized >= LAST_EPOCH - 1 && justified >= LAST_EPOCH,
+        "justified {justified}, finalized {finalized} at slot {end}"
+    );
+
+    // Every slot's block, its fee recipient, its votes and sync participation.
+    let mut votes = BTreeSet::new();
+    let (mut sync_bits, mut sync_possible) = (0usize, 0usize);
+    let mut empty = Vec::new();
+    for slot in 1..(LAST_EPOCH + 1) * SLOTS_PER_EPOCH + 1 {
+        let Some(block) = net.block(slot).await else {
+            empty.push(slot);
+            continue;
+        };
+        let body = &block["data"]["message"]["body"];
+        assert_eq!(
+            body["execution_payload"]["fee_recipient"]
+                .as_str()
+                .map(str::to_ascii_lowercase)
+                .as_deref(),
+            Some(VAULT),
+            "block at slot {slot} pays the pool vault"
+        );
+        votes.extend(included_votes(&block, &committees));
+        let sync = bits(
+            body["sync_aggregate"]["sync_committee_bits"]
+                .as_str()
+                .expect("sync bits"),
+            false,
+        );
+        sync_bits += sync.iter().filter(|b| **b).count();
+        sync_possible += sync.len();
+    }
+    assert!(empty.is_empty(), "proposals missed at slots {empty:?}");
+    let duties = VALIDATORS * LAST_EPOCH;
+    let included = votes
+        .iter()
+        .filter(|(target, _)| (1..=LAST_EPOCH).contains(target))
+        .count() as u64;
+    assert!(
+        included * 100 >= duties * 95,
+        "{included} of {duties} attestation duties of epochs 1..={LAST_EPOCH} included"
+    );
+    assert!(
+        sync_bits * 10 > sync_possible * 9,
+        "sync participation {sync_bits}/{sync_possible}"
+    );
+    let log = read(&main_log);
+    assert!(
+        !log.contains("not signed"),
+        "a slashing-protection refusal in poolvc's log"
+    );
+    assert!(
+        !log.contains("pool safety"),
+        "a pool-safety refusal in poolvc's log"
+    );
+    assert!(
+        log.contains("epoch summary"),
+        "poolvc logs its epoch summaries"
+    );
+    eprintln!(
+        "devnet: justified {justified}, finalized {finalized}; {included}/{duties} attestations \
+         included; sync {sync_bits}/{sync_possible}; no empty slot"
+    );
+
+    // A second instance with the same keys and its own fresh slashing database.
+    let head_before = number(
+        &net.get("/eth/v1/beacon/headers/head").await.expect("head")["data"]["header"]["message"]["slot"],
+    );
+    let mut second = start_poolvc(
+        &net,
+        &dir.path().join("second"),
+        &keys,
+        &secrets,
+        &second_log,
+        &[],
+    );
+    let status = second
+        .wait_exit(Duration::from_secs(90))
+        .expect("the second instance stops by itself");
+    assert_eq!(status.code(), Some(1), "non-zero exit on a doppelganger");
+    let log = read(&second_log);
+    assert!(log.contains("doppelganger detected"), "{log}");
+    for signed in [
+        "attestations published",
+        "block published",
+        "aggregates published",
+    ] {
+        assert!(
+            !log.contains(signed),
+            "the second instance signed: {signed}"
+        );
+    }
+    // Its slashing protection database recorded nothing: it never signed a block or vote.
+    let export = dir.path().join("second-export.json");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_poolvc"))
+        .args(["slashing-protection", "export", "--datadir"])
+        .arg(dir.path().join("second"))
+        .arg("--file")
+        .arg(&export)
+        .output()
+        .expect("export runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let exported: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&export).unwrap()).unwrap();
+    let entries = exported["data"].as_array().expect("data");
+    assert_eq!(entries.len() as u64, VALIDATORS, "every key registered");
+    for entry in entries {
+        assert_eq!(entry["signed_blocks"], serde_json::json!([]), "{entry}");
+        assert_eq!(
+            entry["signed_attestations"],
+            serde_json::json!([]),
+            "{entry}"
+        );
+    }
+    assert!(
+        poolvc.try_status().is_none(),
+        "the first instance keeps running"
+    );
+    assert!(net.wall_slot() > head_before, "the chain went on meanwhile");
+
+    let status = poolvc
+        .stop(Duration::from_secs(30))
+        .expect("poolvc stops on SIGTERM");
+    assert_eq!(status.code(), Some(0), "clean shutdown");
+    assert!(read(&main_log).contains("all tasks stopped"));
+    net.beacon.stop(Duration::from_secs(30));
+}
