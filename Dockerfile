@@ -3,7 +3,7 @@
 #   docker build -t poolvc .
 #   docker run -v poolvc-data:/data poolvc --help
 
-FROM rust:1.88-bookworm AS build
+FROM rust:1.95-bookworm AS build
 WORKDIR /src
 # Dependency manifests first so the dependency layer is cached across source edits.
 COPY Cargo.toml Cargo.lock ./
@@ -22,6 +22,8 @@ RUN cargo build --release --locked -p validator --bin poolvc \
  && install -m 0755 target/release/poolvc /usr/local/bin/poolvc
 
 FROM debian:bookworm-slim
+# ca-certificates and tini track the Debian release's security updates; pinning them would freeze those.
+# hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates tini \
  && rm -rf /var/lib/apt/lists/* \
@@ -29,7 +31,7 @@ RUN apt-get update \
  && useradd --system --uid 10001 --gid poolvc --home-dir /data --shell /usr/sbin/nologin poolvc \
  && mkdir -p /data && chown poolvc:poolvc /data && chmod 0700 /data
 COPY --from=build /usr/local/bin/poolvc /usr/local/bin/poolvc
-USER poolvc:poolvc
+USER 10001:10001
 VOLUME ["/data"]
 # Keymanager API (loopback by default inside the container; publish explicitly), metrics, reports API.
 EXPOSE 5062 5064 5065
