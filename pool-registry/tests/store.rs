@@ -178,11 +178,15 @@ async fn suite(store: &dyn LedgerStore) {
     assert_eq!(store.epoch(Epoch(8)).await.unwrap(), Some(ledger(8, 10)));
 
     // Snapshots: the first capture of a frame wins.
+    assert_eq!(store.snapshot_frames().await.unwrap(), None);
     let first = snapshot(2, 1);
     assert_eq!(store.ensure_snapshot(&first).await.unwrap(), first);
+    assert_eq!(store.snapshot_frames().await.unwrap(), Some((2, 2)));
     assert_eq!(store.ensure_snapshot(&snapshot(2, 9)).await.unwrap(), first);
     assert_eq!(store.snapshot(2).await.unwrap(), Some(first));
     assert_eq!(store.snapshot(3).await.unwrap(), None);
+    store.ensure_snapshot(&snapshot(5, 1)).await.unwrap();
+    assert_eq!(store.snapshot_frames().await.unwrap(), Some((2, 5)));
 
     // Reports: insert, unchanged, signature added once, conflicting content refused.
     let r1 = envelope(1, 1001, ReportStatus::Final);

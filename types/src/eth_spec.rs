@@ -175,6 +175,11 @@ pub trait EthSpec:
         Self::SLOTS_PER_EPOCH
     }
 
+    /// `MAX_COMMITTEES_PER_SLOT` as a number.
+    fn max_committees_per_slot() -> u64 {
+        Self::MaxCommitteesPerSlot::to_u64()
+    }
+
     /// `SYNC_COMMITTEE_SIZE` as a number.
     fn sync_committee_size() -> u64 {
         Self::SyncCommitteeSize::to_u64()

@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use types::api::GenesisData;
 use types::{ChainSpec, EthSpec, MainnetEthSpec, MinimalEthSpec, Preset};
 
+use crate::accounting::{AccountingConfig, AccountingService, ElValueRecorder};
 use crate::beacon_node::{
     BeaconNodeClient, BeaconNodeFallback, EventService, EventsConfig, FallbackConfig, Timeouts,
 };
@@ -43,7 +44,11 @@ use crate::services::head::{HeadMonitor, head_channel};
 use crate::services::preparation::PreparationService;
 use crate::services::sync_committee::SyncCommitteeService;
 use crate::services::{AttestationDataCache, Context, Tally};
-use crate::store::{Defaults, Definitions, SigningState, StoreParts, ValidatorStore};
+use crate::http::{ChainInfo, ReportsState};
+use crate::pool::{PoolParts, RegistryWatcher, spawn_reports_server};
+use crate::store::{
+    Defaults, Definitions, PoolCredentials, SigningState, StoreParts, ValidatorStore,
+};
 
 /// How long shutdown waits for tasks to finish.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -62,6 +67,7 @@ pub struct RunningClient {
     shutdown: ShutdownReceiver,
     metrics: Arc<Metrics>,
     slashing: Arc<dyn SlashingProtection>,
+    reports_addr: Option<std::net::SocketAddr>,
 }
 
 impl std::fmt::Debug for RunningClient {
@@ -86,6 +92,11 @@ impl RunningClient {
     /// The slashing protection store.
     pub fn slashing_protection(&self) -> &Arc<dyn SlashingProtection> {
         &self.slashing
+    }
+
+    /// Where the reports API and dashboard listen, when served.
+    pub fn reports_addr(&self) -> Option<std::net::SocketAddr> {
+        self.reports_addr
     }
 
     /// Runs until `stop` completes (with who asked) or the client fails; then shuts down
@@ -307,6 +318,14 @@ async fn start_with<E: EthSpec>(
     };
     let pubkeys = signer.public_keys();
     slashing.register_validators(&pubkeys).await?;
+    let pool = match &config.pool {
+        Some(settings) => {
+            let parts = PoolParts::open(settings).await?;
+            parts.compare_keys(&pubkeys);
+            Some((settings, parts))
+        }
+        None => None,
+    };
     let defaults = Defaults {
         fee_recipient: config
             .duties
@@ -334,6 +353,12 @@ async fn start_with<E: EthSpec>(
             until: types::Epoch(u64::MAX),
         },
     }));
+    if let Some((settings, parts)) = &pool {
+        store.set_pool_credentials(PoolCredentials {
+            credentials: parts.registry.current().pool().withdrawal_credentials,
+            policy: settings.credentials,
+        });
+    }
 
     let (executor, shutdown) = TaskExecutor::new();
     let (head_sender, head) = head_channel();
@@ -367,12 +392,51 @@ async fn start_with<E: EthSpec>(
     DutiesService::new(ctx.clone()).spawn(&executor);
     AttestationService::new(ctx.clone()).spawn(&executor);
     AggregationService::new(ctx.clone()).spawn(&executor);
-    BlockService::new(ctx.clone()).spawn(&executor);
+    let blocks = BlockService::new(ctx.clone());
+    match &pool {
+        Some((_, parts)) => blocks.with_el_values(ElValueRecorder::new(parts.ledger.clone())),
+        None => blocks,
+    }
+    .spawn(&executor);
     SyncCommitteeService::new(ctx.clone()).spawn(&executor);
     PreparationService::new(ctx.clone()).spawn(&executor);
     EpochSummaryService::new(ctx.clone()).spawn(&executor);
     if !plan.held.is_empty() {
         DoppelgangerService::new(ctx.clone(), plan, executor.clone()).spawn(&executor);
+    }
+    let mut reports_addr = None;
+    if let Some((settings, parts)) = pool {
+        RegistryWatcher::new(parts.registry.clone()).spawn(&executor);
+        AccountingService::<E>::new(
+            fallback.clone(),
+            spec.clone(),
+            clock.clone(),
+            gvr,
+            metrics.clone(),
+            AccountingConfig {
+                store: parts.ledger.clone(),
+                registry: parts.registry.clone(),
+                oracle: parts.oracle.clone(),
+                share_supply: settings.share_supply,
+                start_frame: settings.start_frame,
+            },
+        )
+        .spawn(&executor);
+        if let Some(listen) = settings.reports_listen {
+            let state = ReportsState::new(
+                parts.ledger.clone(),
+                parts.registry.clone(),
+                ChainInfo {
+                    spec: spec.as_ref().clone(),
+                    genesis_validators_root: gvr,
+                    genesis_time: genesis.genesis_time,
+                },
+                parts.oracle.as_ref().map(|o| o.public_key()),
+            );
+            let bound = spawn_reports_server(&executor, listen, state).await?;
+            tracing::info!(address = %bound, "reports API and dashboard: http://{bound}/dashboard/");
+            reports_addr = Some(bound);
+        }
     }
     tracing::info!(
         keys = store.num_keys(),
@@ -385,5 +449,6 @@ async fn start_with<E: EthSpec>(
         shutdown,
         metrics,
         slashing,
+        reports_addr,
     })
 }

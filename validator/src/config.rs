@@ -16,8 +16,8 @@ use crate::beacon_node::BroadcastTopic;
 
 /// The pool's fee-recipient policy: blocks must pay the vault.
 ///
-/// Filled from `--pool-vault` / `--allow-other-fee-recipients` for now; the pool registry will
-/// fill it later.
+/// Filled from the pool registry (its `el_rewards_vault` and `allow_other_fee_recipients`), or
+/// from `--pool-vault` / `--allow-other-fee-recipients` without a registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeePolicy {
     /// The pool's vault (execution-layer address receiving priority fees and MEV).
@@ -147,6 +147,68 @@ pub struct KeySource {
     pub key_cache: Option<PathBuf>,
 }
 
+/// Where the accounting ledger lives (the same store family as slashing protection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerDb {
+    /// An SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (`postgres://…`), schema `poolvc_accounting`.
+    Postgres(String),
+}
+
+impl std::fmt::Display for LedgerDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LedgerDb::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            LedgerDb::Postgres(url) => {
+                let shown = url.rsplit('@').next().unwrap_or("postgres");
+                write!(f, "postgres://…@{shown}")
+            }
+        }
+    }
+}
+
+/// What happens to a key whose on-chain withdrawal credentials are not the pool's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialsPolicy {
+    /// The key is not run (no duties, nothing signed) until its credentials are the pool's;
+    /// BLS (`0x00`) credentials are allowed, since they can still be pointed at the pool.
+    Enforce,
+    /// The mismatch is reported (log, metric, reports) and the key runs anyway.
+    ReportOnly,
+}
+
+/// The oracle key that signs the pool's final reports (an EIP-2335 keystore).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OracleKeySource {
+    /// The keystore file.
+    pub keystore: PathBuf,
+    /// The file holding its password.
+    pub password_file: PathBuf,
+}
+
+/// The pool side of the client: registry, accounting, reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// The registry file (hot reloaded).
+    pub registry: PathBuf,
+    /// The accounting store.
+    pub ledger_db: LedgerDb,
+    /// The oracle key (reports stay unsigned without one).
+    pub oracle: Option<OracleKeySource>,
+    /// The token's share supply, overriding the registry's initial supply.
+    pub share_supply: Option<types::U256>,
+    /// The frame accounting starts at on an empty store (default: the current frame).
+    pub start_frame: Option<u64>,
+    /// Where the reports API and dashboard listen (`None`: not served).
+    pub reports_listen: Option<std::net::SocketAddr>,
+    /// Keys with foreign withdrawal credentials.
+    pub credentials: CredentialsPolicy,
+}
+
+/// The default SQLite accounting file in the data directory.
+pub const LEDGER_DB_FILE: &str = "accounting.sqlite";
+
 /// Everything `poolvc run` needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -162,6 +224,8 @@ pub struct Config {
     pub slashing_db: SlashingDb,
     /// Duty defaults and policies.
     pub duties: DutyConfig,
+    /// The pool (registry, accounting, reports), when a registry is given.
+    pub pool: Option<PoolSettings>,
 }
 
 impl Config {

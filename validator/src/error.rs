@@ -71,6 +71,15 @@ pub enum Error {
         until: Epoch,
     },
 
+    /// The key's withdrawal credentials pay someone else than the pool (enforced policy).
+    #[error("{pubkey} is not run: its withdrawal credentials {found} are not the pool's")]
+    CredentialsMismatch {
+        /// The key.
+        pubkey: PublicKeyBytes,
+        /// Its on-chain withdrawal credentials.
+        found: types::Hash256,
+    },
+
     /// The key is not loaded.
     #[error("validator {0} is not loaded")]
     UnknownValidator(PublicKeyBytes),
@@ -114,6 +123,23 @@ pub enum Error {
     /// A blocking job panicked or was cancelled.
     #[error(transparent)]
     Task(#[from] crate::executor::TaskFailed),
+
+    /// The pool registry, ledger store or report pipeline refused.
+    #[error("pool: {0}")]
+    Pool(#[from] pool_registry::Error),
+
+    /// Pool accounting failed.
+    #[error(transparent)]
+    Accounting(#[from] crate::accounting::AccountingError),
+
+    /// A pool reports API answered wrongly or not at all.
+    #[error("{url}: {detail}")]
+    PoolApi {
+        /// The request URL.
+        url: String,
+        /// What was wrong.
+        detail: String,
+    },
 }
 
 impl Error {

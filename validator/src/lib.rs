@@ -6,10 +6,15 @@
 //!   pool safety, doppelganger holding);
 //! - [`services`]: the duty services (duties, attestation, aggregation, block, sync committee,
 //!   preparation, doppelganger, epoch summary);
+//! - [`accounting`]: the pool's accounting from finalized chain data, frame reports, and their
+//!   recomputation (`poolvc report verify`);
 //! - [`client`]: assembling and running the whole client; [`cli`]: the command line;
+//! - [`pool`]: the pool side of a running client (registry reload, accounting store, oracle key,
+//!   reports server);
 //! - [`metrics`]: every Prometheus metric; [`config`]: the validated runtime configuration;
 //! - `testing` (feature `testing`): an in-process mock beacon node for tests and benches.
 
+pub mod accounting;
 pub mod beacon_node;
 pub mod cli;
 pub mod client;
@@ -19,6 +24,7 @@ pub mod error;
 pub mod executor;
 pub mod http;
 pub mod metrics;
+pub mod pool;
 pub mod services;
 pub mod store;
 

@@ -9,7 +9,8 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 use validator::cli::{
-    Cli, Command, keys::KeysCommand, slashing_protection::SlashingProtectionCommand,
+    Cli, Command, keys::KeysCommand, report::ReportCommand,
+    slashing_protection::SlashingProtectionCommand,
 };
 use validator::client::{self, Keys};
 use validator::config::LogFormat;
@@ -116,6 +117,15 @@ fn main() -> ExitCode {
                 let count = validator::cli::slashing_protection::export(args).await?;
                 println!("exported {count} validators to {}", args.file.display());
                 Ok(ExitCode::SUCCESS)
+            }
+            Command::Report(ReportCommand::Verify(args)) => {
+                // A mismatch is not an error of the tool: exit 1 with the differences printed.
+                let matches = validator::cli::report::verify(args).await?;
+                Ok(if matches {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                })
             }
         }
     });

@@ -115,6 +115,9 @@ pub struct Metrics {
     /// `poolvc_validator_keys{status}`: loaded keys by beacon chain status (`unknown` when the
     /// chain does not know the key yet).
     pub validator_keys: IntGaugeVec,
+    /// `poolvc_withdrawal_credentials{check}`: loaded keys by how their withdrawal credentials
+    /// compare with the pool's (`pool`, `bls`, `foreign`, `unchecked`).
+    pub withdrawal_credentials: IntGaugeVec,
     /// `poolvc_attestation_inclusion_ratio`: included / performed attestations of the last
     /// summarised epoch.
     pub attestation_inclusion_ratio: prometheus::Gauge,
@@ -274,6 +277,12 @@ impl Metrics {
                 "poolvc_validator_keys",
                 "Loaded keys by beacon chain status.",
                 &["status"],
+            ),
+            withdrawal_credentials: gauge_vec(
+                &r,
+                "poolvc_withdrawal_credentials",
+                "Loaded keys by how their withdrawal credentials compare with the pool's.",
+                &["check"],
             ),
             attestation_inclusion_ratio: inclusion,
             finalized_epoch: finalized,
@@ -447,6 +456,10 @@ mod tests {
         metrics
             .validator_keys
             .with_label_values(&["unknown"])
+            .set(1);
+        metrics
+            .withdrawal_credentials
+            .with_label_values(&["foreign"])
             .set(1);
         metrics
             .slashing_refusals

@@ -59,6 +59,26 @@ impl RegistryHandle {
                     new.pool().frame
                 )));
             }
+            // What signing and the withdrawal-credential checks rely on changes only with a
+            // restart, so a half-edited file can never redirect rewards of a running node.
+            let (o, n) = (old.pool(), new.pool());
+            let fixed = [
+                (
+                    "withdrawal_credentials",
+                    o.withdrawal_credentials != n.withdrawal_credentials,
+                ),
+                ("el_rewards_vault", o.el_rewards_vault != n.el_rewards_vault),
+                (
+                    "allow_other_fee_recipients",
+                    o.allow_other_fee_recipients != n.allow_other_fee_recipients,
+                ),
+            ];
+            if let Some((field, _)) = fixed.iter().find(|(_, changed)| *changed) {
+                return Err(Error::ReloadRefused(format!(
+                    "{}: pool.{field} changed; it takes effect only at a restart",
+                    self.path.display()
+                )));
+            }
             if **old == new {
                 return Ok(ReloadOutcome::Unchanged);
             }

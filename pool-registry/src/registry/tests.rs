@@ -251,6 +251,23 @@ fn reload_keeps_the_old_registry_on_failure() {
     assert!(matches!(handle.reload(), Err(Error::ReloadRefused(_))));
     assert_eq!(*handle.current(), *before);
 
+    // So are changes to the vault and the withdrawal credentials.
+    std::fs::write(
+        &path,
+        registry_text("").replace(&format!("0x{}", "bb".repeat(20)), &format!("0x{}", "bc".repeat(20))),
+    )
+    .unwrap();
+    let refused = handle.reload().unwrap_err().to_string();
+    assert!(refused.contains("el_rewards_vault"), "{refused}");
+    std::fs::write(
+        &path,
+        registry_text("").replace(&format!("000000{}", "aa".repeat(20)), &format!("000000{}", "ab".repeat(20))),
+    )
+    .unwrap();
+    let refused = handle.reload().unwrap_err().to_string();
+    assert!(refused.contains("withdrawal_credentials"), "{refused}");
+    assert_eq!(*handle.current(), *before);
+
     // A valid change is applied.
     let good = registry_text(&format!(
         "\n[[operators]]\nid = 3\nname = \"Gamma\"\nreward_address = \"0x{}\"\nkeys = [\"{}\"]\n",

@@ -100,6 +100,10 @@ pub trait LedgerStore: Send + Sync {
     /// The stored snapshot of a frame.
     async fn snapshot(&self, frame: u64) -> Result<Option<FrameSnapshot>>;
 
+    /// The lowest and highest frames with a stored snapshot (`None` when there is none). The
+    /// lowest is where accounting started: its first epoch is where catching up begins.
+    async fn snapshot_frames(&self) -> Result<Option<(u64, u64)>>;
+
     /// Stores a report envelope (canonical JSON, SSZ, root, status, violations). Same root →
     /// unchanged (or signed, when the stored copy lacked the signature); different → conflict.
     async fn store_report(&self, envelope: &ReportEnvelope) -> Result<StoreOutcome>;

@@ -331,6 +331,24 @@ impl LedgerStore for PostgresLedgerStore {
             .transpose()
     }
 
+    async fn snapshot_frames(&self) -> Result<Option<(u64, u64)>> {
+        let s = &self.schema;
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                &format!("SELECT MIN(frame), MAX(frame) FROM {s}.frame_snapshots"),
+                &[],
+            )
+            .await
+            .ctx("reading the snapshot frames")?;
+        let low: Option<i64> = row.try_get(0).ctx("reading the snapshot frames")?;
+        let high: Option<i64> = row.try_get(1).ctx("reading the snapshot frames")?;
+        Ok(match (low, high) {
+            (Some(low), Some(high)) => Some((u(low, "frame")?, u(high, "frame")?)),
+            _ => None,
+        })
+    }
+
     async fn store_report(&self, envelope: &ReportEnvelope) -> Result<StoreOutcome> {
         let s = &self.schema;
         let json = envelope_json(envelope)?;

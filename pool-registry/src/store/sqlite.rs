@@ -313,6 +313,23 @@ impl LedgerStore for SqliteLedgerStore {
         .await
     }
 
+    async fn snapshot_frames(&self) -> Result<Option<(u64, u64)>> {
+        self.run(move |conn| {
+            let (low, high): (Option<i64>, Option<i64>) = conn
+                .query_row(
+                    "SELECT MIN(frame), MAX(frame) FROM frame_snapshots",
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .ctx("reading the snapshot frames")?;
+            Ok(match (low, high) {
+                (Some(low), Some(high)) => Some((from_i64(low, "frame")?, from_i64(high, "frame")?)),
+                _ => None,
+            })
+        })
+        .await
+    }
+
     async fn store_report(&self, envelope: &ReportEnvelope) -> Result<StoreOutcome> {
         let envelope = envelope.clone();
         let json = envelope_json(&envelope)?;

@@ -3,9 +3,13 @@
 //! - `poolvc run`: the validator client ([`run::RunArgs`]);
 //! - `poolvc keys interop`: deterministic devnet keystores ([`keys::KeysCommand`]);
 //! - `poolvc slashing-protection import|export`: EIP-3076 interchange files
-//!   ([`slashing_protection::SlashingProtectionCommand`]).
+//!   ([`slashing_protection::SlashingProtectionCommand`]);
+//! - `poolvc report verify`: recompute a pool report from a beacon node
+//!   ([`report::ReportCommand`]).
 
 pub mod keys;
+pub mod pool;
+pub mod report;
 pub mod run;
 pub mod slashing_protection;
 
@@ -31,6 +35,9 @@ pub enum Command {
     /// Slashing protection interchange (EIP-3076) import and export.
     #[command(subcommand, name = "slashing-protection")]
     SlashingProtection(slashing_protection::SlashingProtectionCommand),
+    /// Pool reports.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
 }
 
 #[cfg(test)]

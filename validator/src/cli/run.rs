@@ -14,6 +14,8 @@ use crate::config::{
 use crate::error::{Error, Result};
 use crate::store::graffiti_from_str;
 
+use super::pool::PoolArgs;
+
 /// `poolvc run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -36,6 +38,9 @@ pub struct RunArgs {
     /// Doppelganger protection.
     #[command(flatten)]
     pub doppelganger: DoppelgangerArgs,
+    /// The pool: registry, accounting and reports.
+    #[command(flatten)]
+    pub pool: PoolArgs,
     /// Logging.
     #[command(flatten)]
     pub log: LogArgs,
@@ -161,12 +166,26 @@ impl LogArgs {
 
 impl DutyArgs {
     /// The duty configuration; fails when no fee recipient would be known, or when the default
-    /// recipient is one the policy would refuse.
-    pub fn to_config(&self, doppelganger_epochs: u64) -> Result<DutyConfig> {
-        let fee_policy = self.pool_vault.map(|vault| FeePolicy {
-            vault,
-            allow_other: self.allow_other_fee_recipients,
-        });
+    /// recipient is one the policy would refuse. `registry_policy` is the pool registry's
+    /// policy, which `--pool-vault` may repeat but not contradict.
+    pub fn to_config(
+        &self,
+        doppelganger_epochs: u64,
+        registry_policy: Option<FeePolicy>,
+    ) -> Result<DutyConfig> {
+        let fee_policy = match (registry_policy, self.pool_vault) {
+            (Some(policy), Some(vault)) if vault != policy.vault => {
+                return Err(Error::Config(format!(
+                    "--pool-vault {vault} differs from the registry's el_rewards_vault {}",
+                    policy.vault
+                )));
+            }
+            (Some(policy), _) => Some(policy),
+            (None, vault) => vault.map(|vault| FeePolicy {
+                vault,
+                allow_other: self.allow_other_fee_recipients,
+            }),
+        };
         match (&fee_policy, self.fee_recipient) {
             (None, None) => {
                 return Err(Error::Config(
@@ -251,6 +270,12 @@ impl RunArgs {
                     .unwrap_or_else(|| self.datadir.join(KEY_CACHE_FILE)),
             )
         };
+        let slashing_db = slashing_db(self.slashing.slashing_db.as_deref(), &self.datadir);
+        let pool = self.pool.to_settings(&self.datadir, &slashing_db)?;
+        let duties = self.duties.to_config(
+            self.doppelganger.doppelganger_epochs,
+            pool.as_ref().map(|(_, policy)| *policy),
+        )?;
         Ok(Config {
             datadir: self.datadir.clone(),
             beacon_nodes,
@@ -263,10 +288,9 @@ impl RunArgs {
                 passwords,
                 key_cache,
             },
-            slashing_db: slashing_db(self.slashing.slashing_db.as_deref(), &self.datadir),
-            duties: self
-                .duties
-                .to_config(self.doppelganger.doppelganger_epochs)?,
+            slashing_db,
+            duties,
+            pool: pool.map(|(settings, _)| settings),
         })
     }
 }

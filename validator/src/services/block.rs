@@ -3,13 +3,15 @@
 //! nodes), the pool-safety and duty checks and slashing protection (all in
 //! [`crate::store::ValidatorStore::sign_block`]), signature, publication (v2 in SSZ, v1 JSON on
 //! older nodes; blinded blocks to the blinded route), and a log line with slot, root, fee
-//! recipient and value.
+//! recipient and value. With pool accounting, the value the node reported is recorded for the
+//! block's root ([`ElValueRecorder`]).
 
 use tokio_util::sync::CancellationToken;
 use types::api::{BroadcastValidation, ProposerDuty};
 use types::{EthSpec, Slot};
 
 use super::{Context, next_slot, sleep_until};
+use crate::accounting::ElValueRecorder;
 use crate::beacon_node::{BroadcastTopic, Encoding, ProduceBlockRequest, PublishOutcome};
 use crate::error::Error;
 use crate::executor::{TaskExecutor, TaskKind};
@@ -22,12 +24,22 @@ pub const BLOCK_TASK: &str = "block";
 /// Proposes blocks.
 pub struct BlockService<E: EthSpec> {
     ctx: Context<E>,
+    el_values: Option<ElValueRecorder>,
 }
 
 impl<E: EthSpec> BlockService<E> {
     /// A service over `ctx`.
     pub fn new(ctx: Context<E>) -> Self {
-        Self { ctx }
+        Self {
+            ctx,
+            el_values: None,
+        }
+    }
+
+    /// Records the reported EL value of every published block for pool accounting.
+    pub fn with_el_values(mut self, recorder: ElValueRecorder) -> Self {
+        self.el_values = Some(recorder);
+        self
     }
 
     /// Spawns the critical task [`BLOCK_TASK`].
@@ -52,7 +64,7 @@ impl<E: EthSpec> BlockService<E> {
                 if ctx.store.is_signing_enabled(&duty.pubkey) {
                     self.propose(duty).await;
                 } else {
-                    tracing::info!(slot = %duty.slot, pubkey = %duty.pubkey, "proposal skipped: key held by doppelganger protection");
+                    tracing::info!(slot = %duty.slot, pubkey = %duty.pubkey, "proposal skipped: the key may not sign (doppelganger protection or withdrawal credentials)");
                     ctx.record(duty.slot, Duty::Block, Outcome::Refused, 1);
                 }
             }
@@ -132,6 +144,9 @@ impl<E: EthSpec> BlockService<E> {
             .await?;
         if outcome == PublishOutcome::BroadcastNotImported {
             tracing::warn!(%slot, %root, "block broadcast but not imported by the beacon node");
+        }
+        if let Some(recorder) = &self.el_values {
+            recorder.record(slot, root, duty.validator_index, value).await;
         }
         tracing::info!(
             %slot,

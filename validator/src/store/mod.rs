@@ -33,7 +33,7 @@ use types::{
 
 pub use definitions::{Defaults, Definitions, ValidatorDefinition, graffiti_from_str};
 pub use messages::{AggregateToSign, ContributionToSign, SyncSelection};
-pub use registry::{KeyInfo, RefreshSummary, SigningState};
+pub use registry::{CredentialsCheck, KeyInfo, PoolCredentials, RefreshSummary, SigningState};
 pub use slashable::{AttestationBatch, AttestationToSign, ProposalDuty};
 
 use crate::config::FeePolicy;
@@ -48,6 +48,7 @@ pub struct ValidatorStore<E: EthSpec> {
     spec: Arc<ChainSpec>,
     genesis_validators_root: Hash256,
     registry: RwLock<Registry>,
+    pool_credentials: RwLock<Option<PoolCredentials>>,
     definitions: Mutex<Definitions>,
     fee_policy: Option<FeePolicy>,
     metrics: Arc<Metrics>,
@@ -89,6 +90,7 @@ impl<E: EthSpec> ValidatorStore<E> {
         let pubkeys = parts.signer.public_keys();
         Self {
             registry: RwLock::new(Registry::new(&pubkeys, parts.initial_state)),
+            pool_credentials: RwLock::new(None),
             signer: parts.signer,
             slashing: parts.slashing,
             spec: parts.spec,
@@ -172,13 +174,24 @@ impl<E: EthSpec> ValidatorStore<E> {
         indices
     }
 
+    /// Sets the pool's withdrawal credentials: from the next validators refresh every key's
+    /// on-chain credentials are compared with them (and foreign ones block the key when the
+    /// policy enforces it).
+    pub fn set_pool_credentials(&self, pool: PoolCredentials) {
+        *self.pool_credentials.write() = Some(pool);
+    }
+
     /// Applies a validators query to the keys; logs what changed; updates the key metrics.
     pub fn apply_validator_data(&self, data: &[ValidatorData]) -> RefreshSummary {
-        let (summary, counts) = {
+        let pool = *self.pool_credentials.read();
+        let (summary, counts, credentials) = {
             let mut registry = self.registry.write();
-            let summary = registry.apply(data);
-            (summary, registry.status_counts())
+            let summary = registry.apply(data, pool.as_ref());
+            (summary, registry.status_counts(), registry.credential_counts())
         };
+        if let Some(pool) = &pool {
+            self.log_credentials(pool, &summary, &credentials);
+        }
         for (pubkey, from, to) in &summary.status_changes {
             tracing::debug!(%pubkey, from = from.map_or("unknown", |s| s.as_str()), to = %to, "validator status");
         }
@@ -203,6 +216,47 @@ impl<E: EthSpec> ValidatorStore<E> {
         summary
     }
 
+    fn log_credentials(
+        &self,
+        pool: &PoolCredentials,
+        summary: &RefreshSummary,
+        counts: &std::collections::BTreeMap<&'static str, usize>,
+    ) {
+        let mut newly_bls = 0usize;
+        for (pubkey, before, now) in &summary.credential_changes {
+            match now {
+                CredentialsCheck::Foreign(found) => match pool.policy {
+                    crate::config::CredentialsPolicy::Enforce => tracing::error!(
+                        %pubkey, credentials = %found, pool = %pool.credentials,
+                        "withdrawal credentials are not the pool's: this key is not run"
+                    ),
+                    crate::config::CredentialsPolicy::ReportOnly => tracing::error!(
+                        %pubkey, credentials = %found, pool = %pool.credentials,
+                        "withdrawal credentials are not the pool's (running it anyway: --allow-credential-mismatch)"
+                    ),
+                },
+                CredentialsCheck::Bls => newly_bls += 1,
+                CredentialsCheck::Pool if matches!(before, CredentialsCheck::Bls | CredentialsCheck::Foreign(_)) => {
+                    tracing::info!(%pubkey, "withdrawal credentials now pay the pool")
+                }
+                _ => {}
+            }
+        }
+        if newly_bls > 0 {
+            tracing::warn!(
+                keys = newly_bls,
+                "keys with BLS (0x00) withdrawal credentials: point them at the pool with `poolvc credentials set-withdrawal-address`"
+            );
+        }
+        let gauge = &self.metrics.withdrawal_credentials;
+        gauge.reset();
+        for (label, count) in counts {
+            gauge
+                .with_label_values(&[label])
+                .set(i64::try_from(*count).unwrap_or(i64::MAX));
+        }
+    }
+
     // ---- doppelganger gating ----
 
     /// Whether `pubkey` may sign now.
@@ -210,7 +264,7 @@ impl<E: EthSpec> ValidatorStore<E> {
         self.registry
             .read()
             .get(pubkey)
-            .is_some_and(|k| k.signing == SigningState::Enabled)
+            .is_some_and(KeyInfo::may_sign)
     }
 
     /// Sets a key's signing state (doppelganger protection); false if the key is unknown.
@@ -259,6 +313,14 @@ impl<E: EthSpec> ValidatorStore<E> {
                 pubkey: *pubkey,
                 until: *until,
             }),
+            Some(KeyInfo {
+                credentials: CredentialsCheck::Foreign(found),
+                blocked: true,
+                ..
+            }) => Err(Error::CredentialsMismatch {
+                pubkey: *pubkey,
+                found: *found,
+            }),
             Some(_) => Ok(()),
         }
     }
@@ -274,7 +336,7 @@ impl<E: EthSpec> ValidatorStore<E> {
         items.into_iter().partition(|item| {
             registry
                 .get(&pubkey(item))
-                .is_some_and(|k| k.signing == SigningState::Enabled)
+                .is_some_and(KeyInfo::may_sign)
         })
     }
 

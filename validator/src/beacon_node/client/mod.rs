@@ -11,6 +11,7 @@
 
 mod beacon;
 mod blocks;
+mod history;
 pub mod routes;
 mod validator;
 

@@ -9,7 +9,9 @@
 //!   `/reports/{frame}/proofs/{operator_id}`;
 //! - `GET /pool/v1/exchange-rate` (paged);
 //! - `GET /pool/v1/operators`, `/operators/{operator_id}`;
-//! - `GET /pool/v1/validators/{validator_index}/ledger` (paged).
+//! - `GET /pool/v1/validators/{validator_index}/ledger` (paged);
+//! - `GET /pool/v1/frames/{frame}/snapshot`, `/el-values`: the recorded inputs a report
+//!   recomputation needs besides a beacon node.
 //!
 //! Invariants: errors are `{"code", "message"}` JSON (400 naming the bad parameter, 404 for
 //! unknown items); every response carries `Cache-Control` (`no-cache` unless the handler
@@ -17,6 +19,7 @@
 
 pub mod data;
 mod handlers;
+mod inputs;
 pub mod params;
 pub mod views;
 
@@ -32,6 +35,7 @@ use tokio::sync::Semaphore;
 use tower_http::limit::RequestBodyLimitLayer;
 
 pub use handlers::{LEDGER_PAGE, RATES_PAGE, REPORTS_PAGE};
+pub use inputs::EL_VALUES_MAX_SLOTS;
 
 use super::error::ApiError;
 use super::state::{ReportsState, RequestLimits};
@@ -50,6 +54,8 @@ pub const ROUTES: &[&str] = &[
     "/pool/v1/operators",
     "/pool/v1/operators/{operator_id}",
     "/pool/v1/validators/{validator_index}/ledger",
+    "/pool/v1/frames/{frame}/snapshot",
+    "/pool/v1/el-values",
 ];
 
 /// The reports API routes (without state or limits).
@@ -82,6 +88,8 @@ fn api_routes() -> Router<ReportsState> {
             "/pool/v1/validators/{validator_index}/ledger",
             get(handlers::validator_ledger),
         )
+        .route("/pool/v1/frames/{frame}/snapshot", get(inputs::snapshot))
+        .route("/pool/v1/el-values", get(inputs::el_values))
 }
 
 /// The reports API under `/pool/v1/` and the dashboard under `/dashboard/`, with request
