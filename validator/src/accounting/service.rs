@@ -17,7 +17,7 @@ use types::api::StateId;
 use types::{ChainSpec, Epoch, EthSpec, ForkName, Hash256, PublicKeyBytes, Slot, U256};
 
 use super::fetch::EpochFetcher;
-use super::{AccountingError, Result};
+use super::Result;
 use crate::beacon_node::BeaconNodeFallback;
 use crate::clock::SlotClock;
 use crate::executor::{TaskExecutor, TaskKind};

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use pool_registry::ledger::{ElBlockValue, EpochSummary, account_epoch};
 use pool_registry::report::{
-    FieldDiff, FrameReport, PoolReport, ReportBuilder, ReportEnvelope, ReportParams, diff_reports,
+    FieldDiff, FrameReport, ReportBuilder, ReportEnvelope, ReportParams, diff_reports,
 };
 use pool_registry::{FrameSnapshot, PoolConfig};
 use types::api::StateId;
@@ -65,7 +65,7 @@ fn input(epoch: Epoch, detail: impl Into<String>) -> AccountingError {
 
 /// The SSZ root of a report.
 pub fn report_root(report: &FrameReport) -> Result<Hash256> {
-    Ok(PoolReport::from_report(report)?.root()?)
+    Ok(report.root()?)
 }
 
 /// Recomputes `inputs.report` from the beacon nodes of `fallback`.

@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::executor::{TaskExecutor, TaskKind};
 use crate::http::ReportsState;
 
-pub use watch::RegistryWatcher;
+pub use watch::{REGISTRY_WATCH_TASK, RegistryWatcher};
 
 /// The reports server's task name.
 pub const REPORTS_SERVER_TASK: &str = "reports-server";
