@@ -33,7 +33,9 @@ use crate::clock::SlotClock;
 use crate::config::{Config, SlashingDb};
 use crate::error::{Error, Result};
 use crate::executor::{ShutdownReason, ShutdownReceiver, TaskExecutor};
+use crate::http::{ChainInfo, ReportsState};
 use crate::metrics::{Metrics, SlashingMetrics};
+use crate::pool::{PoolParts, RegistryWatcher, spawn_reports_server};
 use crate::services::aggregation::AggregationService;
 use crate::services::attestation::AttestationService;
 use crate::services::block::BlockService;
@@ -44,8 +46,6 @@ use crate::services::head::{HeadMonitor, head_channel};
 use crate::services::preparation::PreparationService;
 use crate::services::sync_committee::SyncCommitteeService;
 use crate::services::{AttestationDataCache, Context, Tally};
-use crate::http::{ChainInfo, ReportsState};
-use crate::pool::{PoolParts, RegistryWatcher, spawn_reports_server};
 use crate::store::{
     Defaults, Definitions, PoolCredentials, SigningState, StoreParts, ValidatorStore,
 };

@@ -254,14 +254,20 @@ fn reload_keeps_the_old_registry_on_failure() {
     // So are changes to the vault and the withdrawal credentials.
     std::fs::write(
         &path,
-        registry_text("").replace(&format!("0x{}", "bb".repeat(20)), &format!("0x{}", "bc".repeat(20))),
+        registry_text("").replace(
+            &format!("0x{}", "bb".repeat(20)),
+            &format!("0x{}", "bc".repeat(20)),
+        ),
     )
     .unwrap();
     let refused = handle.reload().unwrap_err().to_string();
     assert!(refused.contains("el_rewards_vault"), "{refused}");
     std::fs::write(
         &path,
-        registry_text("").replace(&format!("000000{}", "aa".repeat(20)), &format!("000000{}", "ab".repeat(20))),
+        registry_text("").replace(
+            &format!("000000{}", "aa".repeat(20)),
+            &format!("000000{}", "ab".repeat(20)),
+        ),
     )
     .unwrap();
     let refused = handle.reload().unwrap_err().to_string();

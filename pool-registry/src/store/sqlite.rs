@@ -323,7 +323,9 @@ impl LedgerStore for SqliteLedgerStore {
                 )
                 .ctx("reading the snapshot frames")?;
             Ok(match (low, high) {
-                (Some(low), Some(high)) => Some((from_i64(low, "frame")?, from_i64(high, "frame")?)),
+                (Some(low), Some(high)) => {
+                    Some((from_i64(low, "frame")?, from_i64(high, "frame")?))
+                }
                 _ => None,
             })
         })

@@ -45,6 +45,16 @@ fn convert<T: Serialize, U: DeserializeOwned>(epoch: Epoch, what: &str, value: &
         })
 }
 
+/// `None` when the node answers 404: it no longer has (or never had) that state. Kept out of
+/// the fallback's failure accounting: it is an answer, not a fault of the node.
+fn state_absent<T>(result: crate::beacon_node::Result<T>) -> crate::beacon_node::Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(crate::beacon_node::Error::Status { status: 404, .. }) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
 /// How finalized states are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StateAccess {
@@ -119,23 +129,24 @@ impl<E: EthSpec> EpochFetcher<E> {
         Ok(view)
     }
 
-    /// Switches to debug states after a standard state read failed with `error`, if the debug
-    /// API can serve `slot`; otherwise returns the original error.
+    /// Switches to debug states after a standard state read found no state (`None`) or
+    /// failed, if the debug API can serve `slot`; otherwise returns both reasons.
     async fn fall_back_to_debug(
         &mut self,
         slot: Slot,
-        error: AccountingError,
+        error: Option<AccountingError>,
     ) -> Result<Arc<StateView>> {
         match self.state_view(slot).await {
             Ok(view) => {
-                tracing::info!(%slot, %error, "the beacon node's state endpoints no longer serve this finalized state; reading debug states from now on");
+                tracing::info!(%slot, "the beacon node's state endpoints no longer serve this finalized state; reading debug states from now on");
                 self.access = StateAccess::DebugState;
                 Ok(view)
             }
             Err(debug_error) => Err(AccountingError::Input {
                 epoch: Epoch(slot.as_u64() / self.spec.slots_per_epoch),
                 detail: format!(
-                    "the state at slot {slot} is unavailable: {error}; debug API: {debug_error}"
+                    "the state at slot {slot} is unavailable: {}; debug API: {debug_error}",
+                    error.map_or_else(|| "not found (404)".to_owned(), |e| e.to_string())
                 ),
             }),
         }
@@ -215,9 +226,12 @@ impl<E: EthSpec> EpochFetcher<E> {
         }
         if self.access == StateAccess::Standard {
             match self.standard_validators(epoch, slot, keys).await {
-                Ok(entries) => return Ok(entries),
+                Ok(Some(entries)) => return Ok(entries),
+                Ok(None) => {
+                    self.fall_back_to_debug(slot, None).await?;
+                }
                 Err(error) => {
-                    self.fall_back_to_debug(slot, error).await?;
+                    self.fall_back_to_debug(slot, Some(error)).await?;
                 }
             }
         }
@@ -231,26 +245,31 @@ impl<E: EthSpec> EpochFetcher<E> {
         epoch: Epoch,
         slot: Slot,
         keys: &[PublicKeyBytes],
-    ) -> Result<Vec<ValidatorEntry>> {
+    ) -> Result<Option<Vec<ValidatorEntry>>> {
         let ids: Vec<ValidatorId> = keys.iter().copied().map(ValidatorId::PublicKey).collect();
         let response = self
             .fallback
             .first_success("accounting: validators", |client| {
                 let ids = &ids;
                 async move {
-                    client
-                        .post_state_validators(StateId::Slot(slot), ids, &[])
-                        .await
+                    state_absent(
+                        client
+                            .post_state_validators(StateId::Slot(slot), ids, &[])
+                            .await,
+                    )
                 }
             })
             .await?;
+        let Some(response) = response else {
+            return Ok(None);
+        };
         let mut entries: Vec<ValidatorEntry> = response
             .data
             .iter()
             .map(|v| convert(epoch, "a validator", v))
             .collect::<Result<_>>()?;
         entries.sort_by_key(|v| v.index);
-        Ok(entries)
+        Ok(Some(entries))
     }
 
     async fn block(&self, slot: Slot) -> Result<Option<BlockFacts>> {
@@ -287,9 +306,12 @@ impl<E: EthSpec> EpochFetcher<E> {
     async fn committees(&mut self, epoch: Epoch, end: Slot) -> Result<Vec<Committee>> {
         if self.access == StateAccess::Standard {
             match self.standard_committees(epoch, end).await {
-                Ok(committees) => return Ok(committees),
+                Ok(Some(committees)) => return Ok(committees),
+                Ok(None) => {
+                    self.fall_back_to_debug(end, None).await?;
+                }
                 Err(error) => {
-                    self.fall_back_to_debug(end, error).await?;
+                    self.fall_back_to_debug(end, Some(error)).await?;
                 }
             }
         }
@@ -298,21 +320,26 @@ impl<E: EthSpec> EpochFetcher<E> {
             .map_err(|e| Self::state_error(epoch, e))
     }
 
-    async fn standard_committees(&self, epoch: Epoch, end: Slot) -> Result<Vec<Committee>> {
+    async fn standard_committees(&self, epoch: Epoch, end: Slot) -> Result<Option<Vec<Committee>>> {
         let spe = self.spec.slots_per_epoch;
         let committees = self
             .fallback
             .first_success("accounting: committees", |client| async move {
-                client
-                    .get_committees(StateId::Slot(end), Some(epoch), None, None)
-                    .await
+                state_absent(
+                    client
+                        .get_committees(StateId::Slot(end), Some(epoch), None, None)
+                        .await,
+                )
             })
-            .await?
-            .data;
-        normalize_committees(epoch, spe, committees)
+            .await?;
+        let Some(committees) = committees else {
+            return Ok(None);
+        };
+        normalize_committees(epoch, spe, committees.data)
             .iter()
             .map(|c| convert(epoch, "a committee", c))
-            .collect()
+            .collect::<Result<_>>()
+            .map(Some)
     }
 
     async fn proposer_duties(
@@ -355,9 +382,12 @@ impl<E: EthSpec> EpochFetcher<E> {
     async fn sync_committee(&mut self, epoch: Epoch, end: Slot) -> Result<SyncCommittee> {
         if self.access == StateAccess::Standard {
             match self.standard_sync_committee(epoch, end).await {
-                Ok(committee) => return Ok(committee),
+                Ok(Some(committee)) => return Ok(committee),
+                Ok(None) => {
+                    self.fall_back_to_debug(end, None).await?;
+                }
                 Err(error) => {
-                    self.fall_back_to_debug(end, error).await?;
+                    self.fall_back_to_debug(end, Some(error)).await?;
                 }
             }
         }
@@ -366,33 +396,40 @@ impl<E: EthSpec> EpochFetcher<E> {
             .map_err(|e| Self::state_error(epoch, e))
     }
 
-    async fn standard_sync_committee(&self, epoch: Epoch, end: Slot) -> Result<SyncCommittee> {
+    async fn standard_sync_committee(
+        &self,
+        epoch: Epoch,
+        end: Slot,
+    ) -> Result<Option<SyncCommittee>> {
         let committee = self
             .fallback
             .first_success("accounting: sync committee", |client| async move {
-                client
-                    .get_sync_committees(StateId::Slot(end), Some(epoch))
-                    .await
+                state_absent(
+                    client
+                        .get_sync_committees(StateId::Slot(end), Some(epoch))
+                        .await,
+                )
             })
-            .await?
-            .data;
-        Ok(SyncCommittee {
+            .await?;
+        let Some(committee) = committee.map(|c| c.data) else {
+            return Ok(None);
+        };
+        Ok(Some(SyncCommittee {
             validators: committee.validators,
             validator_aggregates: committee
                 .validator_aggregates
                 .iter()
                 .map(|sub| sub.iter().map(u64::to_string).collect())
                 .collect(),
-        })
+        }))
     }
 
     async fn pending_deposits(&mut self, epoch: Epoch, slot: Slot) -> Result<Vec<PendingDeposit>> {
         if self.access == StateAccess::DebugState {
             let view = self.state_view(slot).await?;
-            return view
-                .pending_deposits
-                .clone()
-                .ok_or_else(|| Self::state_error(epoch, super::state::StateError::Missing("pending_deposits")));
+            return view.pending_deposits.clone().ok_or_else(|| {
+                Self::state_error(epoch, super::state::StateError::Missing("pending_deposits"))
+            });
         }
         self.fallback
             .first_success("accounting: pending deposits", |client| async move {

@@ -16,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 use types::api::StateId;
 use types::{ChainSpec, Epoch, EthSpec, ForkName, Hash256, PublicKeyBytes, Slot, U256};
 
-use super::fetch::EpochFetcher;
 use super::Result;
+use super::fetch::EpochFetcher;
 use crate::beacon_node::BeaconNodeFallback;
 use crate::clock::SlotClock;
 use crate::executor::{TaskExecutor, TaskKind};
@@ -30,6 +30,9 @@ pub const ACCOUNTING_TASK: &str = "accounting";
 /// Slot of each epoch at which accounting runs: finality moves at epoch boundaries, and the
 /// first slots belong to duties.
 const ACCOUNTING_SLOT: u64 = 3;
+/// Point of that slot (basis points) at which it runs: after the slot's attestations and
+/// aggregates, so that a beacon node busy rebuilding a finalized state delays no duty of it.
+const ACCOUNTING_SLOT_POINT: u64 = 7_500;
 
 /// What the accounting service works with.
 #[derive(Clone)]
@@ -77,7 +80,13 @@ impl ElValueRecorder {
 
     /// Records a published block's value; a block without a reported value is not recorded
     /// (the report counts it in `el_values_missing`).
-    pub async fn record(&self, slot: Slot, block_root: Hash256, proposer_index: u64, value: Option<U256>) {
+    pub async fn record(
+        &self,
+        slot: Slot,
+        block_root: Hash256,
+        proposer_index: u64,
+        value: Option<U256>,
+    ) {
         let Some(value_wei) = value else {
             tracing::debug!(%slot, %block_root, "the beacon node reported no execution payload value");
             return;
@@ -140,7 +149,10 @@ impl<E: EthSpec> AccountingService<E> {
             }
             let next = self.clock.now_epoch().map_or(Epoch(0), |e| e + 1);
             let spe = self.spec.slots_per_epoch;
-            let at = self.clock.start_of(next.start_slot(spe) + ACCOUNTING_SLOT);
+            let at = self.clock.slot_fraction(
+                next.start_slot(spe) + ACCOUNTING_SLOT,
+                ACCOUNTING_SLOT_POINT,
+            );
             if !sleep_until(&self.clock, at, &token).await {
                 return;
             }
@@ -160,7 +172,12 @@ impl<E: EthSpec> AccountingService<E> {
     /// one; never a frame with an epoch that cannot be accounted.
     async fn start_frame(&self, registry: &Registry, current: Epoch) -> Result<Option<u64>> {
         let frames = registry.pool().frame;
-        let stored = self.config.store.snapshot_frames().await?.map(|(low, _)| low);
+        let stored = self
+            .config
+            .store
+            .snapshot_frames()
+            .await?
+            .map(|(low, _)| low);
         let Some(mut frame) = stored
             .or(self.config.start_frame)
             .or_else(|| frames.frame_of(current))
@@ -185,7 +202,12 @@ impl<E: EthSpec> AccountingService<E> {
         };
         // The snapshot of the start frame (so the start survives a restart), then the current
         // frame's, taken at its first tick: registry edits apply from the next frame.
-        capture_frame_snapshot(self.config.store.as_ref(), &registry, frames.first_epoch(start_frame)).await?;
+        capture_frame_snapshot(
+            self.config.store.as_ref(),
+            &registry,
+            frames.first_epoch(start_frame),
+        )
+        .await?;
         if frames.frame_of(current).is_some_and(|f| f >= start_frame) {
             capture_frame_snapshot(self.config.store.as_ref(), &registry, current).await?;
         }
@@ -199,7 +221,9 @@ impl<E: EthSpec> AccountingService<E> {
             .data
             .finalized
             .epoch;
-        let from = frames.first_epoch(start_frame).max(self.first_accountable_epoch());
+        let from = frames
+            .first_epoch(start_frame)
+            .max(self.first_accountable_epoch());
         let missing = self.config.store.missing_epochs(from, finalized).await?;
         if !missing.is_empty() {
             tracing::debug!(from = %missing[0], count = missing.len(), %finalized, "pool accounting: epochs to account");

@@ -198,7 +198,8 @@ impl StateView {
                 expected: vector,
             });
         }
-        let mix = self.randao_mixes[((epoch.as_u64() + vector - MIN_SEED_LOOKAHEAD - 1) % vector) as usize];
+        let mix = self.randao_mixes
+            [((epoch.as_u64() + vector - MIN_SEED_LOOKAHEAD - 1) % vector) as usize];
         let mut preimage = Vec::with_capacity(44);
         preimage.extend_from_slice(&domain);
         preimage.extend_from_slice(&epoch.as_u64().to_le_bytes());
@@ -256,7 +257,12 @@ impl StateView {
         let validators = committee
             .pubkeys
             .iter()
-            .map(|pk| index_of.get(pk).copied().ok_or(StateError::UnknownMember(*pk)))
+            .map(|pk| {
+                index_of
+                    .get(pk)
+                    .copied()
+                    .ok_or(StateError::UnknownMember(*pk))
+            })
             .collect::<Result<Vec<u64>>>()?;
         let size = E::sync_subcommittee_size().max(1) as usize;
         Ok(SyncCommittee {
@@ -307,11 +313,14 @@ impl StateView {
             .into_iter()
             .enumerate()
             .map(|(i, index)| {
-                let validator = self.validators.get(index as usize).ok_or(StateError::Length {
-                    what: "validators",
-                    found: self.validators.len(),
-                    expected: index + 1,
-                })?;
+                let validator = self
+                    .validators
+                    .get(index as usize)
+                    .ok_or(StateError::Length {
+                        what: "validators",
+                        found: self.validators.len(),
+                        expected: index + 1,
+                    })?;
                 Ok(ProposerDuty {
                     pubkey: validator.pubkey,
                     validator_index: index,
@@ -322,15 +331,21 @@ impl StateView {
     }
 
     /// consensus-specs `compute_proposer_index`.
-    fn compute_proposer_index<E: EthSpec>(&self, indices: &[u64], seed: &[u8; 32], electra: bool) -> u64 {
+    fn compute_proposer_index<E: EthSpec>(
+        &self,
+        indices: &[u64],
+        seed: &[u8; 32],
+        electra: bool,
+    ) -> u64 {
         let total = indices.len() as u64;
         let mut preimage = [0u8; 40];
         preimage[..32].copy_from_slice(seed);
         let mut i = 0u64;
         loop {
-            let candidate =
-                indices[compute_shuffled_index(i % total, total, seed, E::SHUFFLE_ROUND_COUNT) as usize];
-            let effective_balance = u128::from(self.validators[candidate as usize].effective_balance);
+            let candidate = indices
+                [compute_shuffled_index(i % total, total, seed, E::SHUFFLE_ROUND_COUNT) as usize];
+            let effective_balance =
+                u128::from(self.validators[candidate as usize].effective_balance);
             let accepted = if electra {
                 preimage[32..].copy_from_slice(&(i / 16).to_le_bytes());
                 let random = hash(&preimage);
@@ -353,7 +368,12 @@ impl StateView {
 }
 
 /// consensus-specs `compute_shuffled_index` (swap-or-not, `rounds` rounds).
-pub fn compute_shuffled_index(mut index: u64, index_count: u64, seed: &[u8; 32], rounds: u64) -> u64 {
+pub fn compute_shuffled_index(
+    mut index: u64,
+    index_count: u64,
+    seed: &[u8; 32],
+    rounds: u64,
+) -> u64 {
     debug_assert!(index < index_count);
     let mut buffer = [0u8; 37];
     buffer[..32].copy_from_slice(seed);

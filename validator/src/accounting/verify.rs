@@ -86,7 +86,10 @@ pub async fn recompute<E: EthSpec>(
             ),
         ));
     }
-    match (&inputs.previous, published.previous_report_root == Hash256::ZERO) {
+    match (
+        &inputs.previous,
+        published.previous_report_root == Hash256::ZERO,
+    ) {
         (None, false) => {
             return Err(input(
                 last,
@@ -121,7 +124,9 @@ pub async fn recompute<E: EthSpec>(
     if last.as_u64() + 2 > finalized.as_u64() {
         return Err(input(
             last,
-            format!("epoch {last} is not final yet on the beacon node (finalized checkpoint {finalized})"),
+            format!(
+                "epoch {last} is not final yet on the beacon node (finalized checkpoint {finalized})"
+            ),
         ));
     }
 
@@ -146,7 +151,10 @@ pub async fn recompute<E: EthSpec>(
             .frame_of(epoch)
             .ok_or_else(|| input(epoch, "the epoch is before the pool's first frame"))?;
         let snapshot = inputs.snapshots.get(&frame).ok_or_else(|| {
-            input(epoch, format!("no assignment snapshot given for frame {frame}"))
+            input(
+                epoch,
+                format!("no assignment snapshot given for frame {frame}"),
+            )
         })?;
         let keys: BTreeSet<PublicKeyBytes> = snapshot.assignments.keys().copied().collect();
         let key_list: Vec<PublicKeyBytes> = keys.iter().copied().collect();

@@ -66,7 +66,9 @@ impl PoolArgs {
         // Validated now so a bad registry stops the start with its file/line/field error.
         let registry = Registry::load(registry_path)?;
         let ledger_db = match (&self.ledger_db, slashing_db) {
-            (Some(url), _) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            (Some(url), _)
+                if url.starts_with("postgres://") || url.starts_with("postgresql://") =>
+            {
                 LedgerDb::Postgres(url.clone())
             }
             (Some(path), _) => LedgerDb::Sqlite(PathBuf::from(path)),
@@ -78,7 +80,9 @@ impl PoolArgs {
             .as_deref()
             .map(|text| {
                 text.parse::<types::U256>().map_err(|e| {
-                    Error::Config(format!("--share-supply {text:?} is not a decimal integer: {e}"))
+                    Error::Config(format!(
+                        "--share-supply {text:?} is not a decimal integer: {e}"
+                    ))
                 })
             })
             .transpose()?;

@@ -92,15 +92,15 @@ struct SnapshotData {
 }
 
 async fn get_api<T: DeserializeOwned>(http: &reqwest::Client, base: &str, path: &str) -> Result<T> {
-    let url = format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'));
-    let response = http
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| Error::PoolApi {
-            url: url.clone(),
-            detail: e.to_string(),
-        })?;
+    let url = format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    );
+    let response = http.get(&url).send().await.map_err(|e| Error::PoolApi {
+        url: url.clone(),
+        detail: e.to_string(),
+    })?;
     let status = response.status();
     let body = response.bytes().await.map_err(|e| Error::PoolApi {
         url: url.clone(),
@@ -110,7 +110,10 @@ async fn get_api<T: DeserializeOwned>(http: &reqwest::Client, base: &str, path: 
         return Err(Error::PoolApi {
             detail: format!(
                 "HTTP {status}: {}",
-                String::from_utf8_lossy(&body).chars().take(300).collect::<String>()
+                String::from_utf8_lossy(&body)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
             ),
             url,
         });
@@ -122,14 +125,25 @@ async fn get_api<T: DeserializeOwned>(http: &reqwest::Client, base: &str, path: 
 }
 
 /// Gathers the inputs the chain does not hold.
-async fn gather(args: &VerifyArgs, report: FrameReport, registry: &Registry, spe: u64) -> Result<VerifyInputs> {
+async fn gather(
+    args: &VerifyArgs,
+    report: FrameReport,
+    registry: &Registry,
+    spe: u64,
+) -> Result<VerifyInputs> {
     let pool = registry.pool().clone();
     let frames = pool.frame;
-    let first_frame = frames
-        .frame_of(report.first_epoch)
-        .ok_or_else(|| Error::Config(format!("epoch {} is before the pool's first frame", report.first_epoch)))?;
+    let first_frame = frames.frame_of(report.first_epoch).ok_or_else(|| {
+        Error::Config(format!(
+            "epoch {} is before the pool's first frame",
+            report.first_epoch
+        ))
+    })?;
     let last_frame = report.frame;
-    let (from_slot, to_slot) = (report.first_epoch.start_slot(spe), report.last_epoch.end_slot(spe));
+    let (from_slot, to_slot) = (
+        report.first_epoch.start_slot(spe),
+        report.last_epoch.end_slot(spe),
+    );
     let mut snapshots = BTreeMap::new();
     let (previous, el_values) = if let Some(api) = &args.pool_api {
         let http = reqwest::Client::builder()
@@ -143,7 +157,10 @@ async fn gather(args: &VerifyArgs, report: FrameReport, registry: &Registry, spe
                 get_api::<FrameReport>(
                     &http,
                     api,
-                    &format!("pool/v1/reports/by-root/{}/canonical", report.previous_report_root),
+                    &format!(
+                        "pool/v1/reports/by-root/{}/canonical",
+                        report.previous_report_root
+                    ),
                 )
                 .await?,
             )
@@ -170,7 +187,11 @@ async fn gather(args: &VerifyArgs, report: FrameReport, registry: &Registry, spe
                 snapshots.insert(frame, registry.snapshot(frame));
             }
         }
-        let previous = args.previous.as_deref().map(read_json::<FrameReport>).transpose()?;
+        let previous = args
+            .previous
+            .as_deref()
+            .map(read_json::<FrameReport>)
+            .transpose()?;
         let el_values = args
             .el_values
             .as_deref()
@@ -197,8 +218,12 @@ pub async fn verify(args: &VerifyArgs) -> Result<bool> {
     let genesis = client.get_genesis().await?;
     let spec = client.get_config_spec().await?;
     let outcome = match spec.preset_base {
-        Preset::Mainnet => run::<MainnetEthSpec>(args, report, &registry, client, genesis, spec).await?,
-        Preset::Minimal => run::<MinimalEthSpec>(args, report, &registry, client, genesis, spec).await?,
+        Preset::Mainnet => {
+            run::<MainnetEthSpec>(args, report, &registry, client, genesis, spec).await?
+        }
+        Preset::Minimal => {
+            run::<MinimalEthSpec>(args, report, &registry, client, genesis, spec).await?
+        }
     };
     print(args.format, &outcome)?;
     Ok(outcome.matches())
@@ -218,7 +243,13 @@ async fn run<E: EthSpec>(
     config.expected_spec = Some(spec.clone());
     let fallback = Arc::new(BeaconNodeFallback::new(vec![client], config));
     fallback.update_all_health().await;
-    Ok(recompute::<E>(fallback, Arc::new(spec), genesis.genesis_validators_root, &inputs).await?)
+    Ok(recompute::<E>(
+        fallback,
+        Arc::new(spec),
+        genesis.genesis_validators_root,
+        &inputs,
+    )
+    .await?)
 }
 
 fn print(format: OutputFormat, outcome: &Verification) -> Result<()> {
@@ -253,7 +284,10 @@ fn print(format: OutputFormat, outcome: &Verification) -> Result<()> {
                     outcome.diffs.len()
                 );
                 for diff in &outcome.diffs {
-                    println!("  {}: published {}, recomputed {}", diff.path, diff.actual, diff.expected);
+                    println!(
+                        "  {}: published {}, recomputed {}",
+                        diff.path, diff.actual, diff.expected
+                    );
                 }
             }
         }

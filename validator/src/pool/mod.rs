@@ -15,7 +15,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use pool_registry::report::ReportSigner;
-use pool_registry::{LedgerStore, PostgresConfig, PostgresLedgerStore, RegistryHandle, SqliteLedgerStore};
+use pool_registry::{
+    LedgerStore, PostgresConfig, PostgresLedgerStore, RegistryHandle, SqliteLedgerStore,
+};
 use signer::keystore::Keystore;
 use zeroize::Zeroizing;
 
@@ -57,7 +59,9 @@ impl PoolParts {
         let oracle = match &settings.oracle {
             Some(source) => Some(load_oracle_key(source).await?),
             None => {
-                tracing::warn!("no oracle key (--oracle-keystore): final reports are stored unsigned");
+                tracing::warn!(
+                    "no oracle key (--oracle-keystore): final reports are stored unsigned"
+                );
                 None
             }
         };
@@ -75,10 +79,16 @@ impl PoolParts {
         let loaded_set: std::collections::HashSet<_> = loaded.iter().collect();
         let not_loaded = registry.keys().filter(|k| !loaded_set.contains(k)).count();
         if outside > 0 {
-            tracing::warn!(keys = outside, "loaded keys that are not in the pool registry: they run but are not accounted to any operator");
+            tracing::warn!(
+                keys = outside,
+                "loaded keys that are not in the pool registry: they run but are not accounted to any operator"
+            );
         }
         if not_loaded > 0 {
-            tracing::info!(keys = not_loaded, "registry keys not loaded here (run by another instance, or not yet imported): accounted all the same");
+            tracing::info!(
+                keys = not_loaded,
+                "registry keys not loaded here (run by another instance, or not yet imported): accounted all the same"
+            );
         }
     }
 }
@@ -145,9 +155,11 @@ pub async fn spawn_reports_server(
     listen: SocketAddr,
     state: ReportsState,
 ) -> Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| Error::Config(format!("cannot listen on {listen} for the reports API: {e}")))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        Error::Config(format!(
+            "cannot listen on {listen} for the reports API: {e}"
+        ))
+    })?;
     let bound = listener
         .local_addr()
         .map_err(|e| Error::Config(format!("reports API address: {e}")))?;

@@ -65,14 +65,14 @@ impl RegistryWatcher {
                 None
             }
         };
-        let mut hangup =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-                Ok(signal) => Some(signal),
-                Err(error) => {
-                    tracing::warn!(%error, "cannot listen for SIGHUP");
-                    None
-                }
-            };
+        let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        {
+            Ok(signal) => Some(signal),
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGHUP");
+                None
+            }
+        };
         loop {
             let trigger = tokio::select! {
                 () = token.cancelled() => return,

@@ -146,7 +146,9 @@ impl<E: EthSpec> BlockService<E> {
             tracing::warn!(%slot, %root, "block broadcast but not imported by the beacon node");
         }
         if let Some(recorder) = &self.el_values {
-            recorder.record(slot, root, duty.validator_index, value).await;
+            recorder
+                .record(slot, root, duty.validator_index, value)
+                .await;
         }
         tracing::info!(
             %slot,

@@ -187,7 +187,11 @@ impl<E: EthSpec> ValidatorStore<E> {
         let (summary, counts, credentials) = {
             let mut registry = self.registry.write();
             let summary = registry.apply(data, pool.as_ref());
-            (summary, registry.status_counts(), registry.credential_counts())
+            (
+                summary,
+                registry.status_counts(),
+                registry.credential_counts(),
+            )
         };
         if let Some(pool) = &pool {
             self.log_credentials(pool, &summary, &credentials);
@@ -236,7 +240,9 @@ impl<E: EthSpec> ValidatorStore<E> {
                     ),
                 },
                 CredentialsCheck::Bls => newly_bls += 1,
-                CredentialsCheck::Pool if matches!(before, CredentialsCheck::Bls | CredentialsCheck::Foreign(_)) => {
+                CredentialsCheck::Pool
+                    if matches!(before, CredentialsCheck::Bls | CredentialsCheck::Foreign(_)) =>
+                {
                     tracing::info!(%pubkey, "withdrawal credentials now pay the pool")
                 }
                 _ => {}
@@ -333,11 +339,9 @@ impl<E: EthSpec> ValidatorStore<E> {
         pubkey: impl Fn(&T) -> PublicKeyBytes,
     ) -> (Vec<T>, Vec<T>) {
         let registry = self.registry.read();
-        items.into_iter().partition(|item| {
-            registry
-                .get(&pubkey(item))
-                .is_some_and(KeyInfo::may_sign)
-        })
+        items
+            .into_iter()
+            .partition(|item| registry.get(&pubkey(item)).is_some_and(KeyInfo::may_sign))
     }
 
     // ---- per-key settings ----

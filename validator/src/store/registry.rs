@@ -321,22 +321,31 @@ mod tests {
             Some(&pool),
         );
         assert_eq!(summary.credential_changes.len(), 3);
-        assert_eq!(registry.get(&a).unwrap().credentials, CredentialsCheck::Pool);
+        assert_eq!(
+            registry.get(&a).unwrap().credentials,
+            CredentialsCheck::Pool
+        );
         assert!(registry.get(&a).unwrap().may_sign() && registry.get(&a).unwrap().is_active());
         let blocked = registry.get(&b).unwrap();
-        assert_eq!(blocked.credentials, CredentialsCheck::Foreign(Hash256::from(foreign)));
+        assert_eq!(
+            blocked.credentials,
+            CredentialsCheck::Foreign(Hash256::from(foreign))
+        );
         assert!(blocked.blocked && !blocked.may_sign() && !blocked.is_active());
         let bls = registry.get(&c).unwrap();
         assert_eq!(bls.credentials, CredentialsCheck::Bls);
-        assert!(bls.may_sign() && bls.is_active(), "BLS credentials still run");
+        assert!(
+            bls.may_sign() && bls.is_active(),
+            "BLS credentials still run"
+        );
         assert_eq!(registry.credential_counts()["foreign"], 1);
 
         // The BLS key is pointed at the pool (0x02 counts too); nothing else changes.
-        let summary = registry.apply(
-            &[with(2, b, foreign), with(3, c, compounding)],
-            Some(&pool),
+        let summary = registry.apply(&[with(2, b, foreign), with(3, c, compounding)], Some(&pool));
+        assert_eq!(
+            summary.credential_changes,
+            vec![(c, CredentialsCheck::Bls, CredentialsCheck::Pool)]
         );
-        assert_eq!(summary.credential_changes, vec![(c, CredentialsCheck::Bls, CredentialsCheck::Pool)]);
 
         // Report-only: the foreign key runs, still reported as foreign.
         pool.policy = CredentialsPolicy::ReportOnly;

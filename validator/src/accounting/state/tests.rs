@@ -68,28 +68,58 @@ fn statuses_follow_the_beacon_api_rules() {
     let mut v = record(0, 32_000_000_000);
     v.activation_eligibility_epoch = FAR_FUTURE_EPOCH;
     v.activation_epoch = FAR_FUTURE_EPOCH;
-    assert_eq!(validator_status(&v, Epoch(5)), ValidatorStatus::PendingInitialized);
+    assert_eq!(
+        validator_status(&v, Epoch(5)),
+        ValidatorStatus::PendingInitialized
+    );
     v.activation_eligibility_epoch = Epoch(3);
-    assert_eq!(validator_status(&v, Epoch(5)), ValidatorStatus::PendingQueued);
+    assert_eq!(
+        validator_status(&v, Epoch(5)),
+        ValidatorStatus::PendingQueued
+    );
     v.activation_epoch = Epoch(5);
-    assert_eq!(validator_status(&v, Epoch(5)), ValidatorStatus::ActiveOngoing);
+    assert_eq!(
+        validator_status(&v, Epoch(5)),
+        ValidatorStatus::ActiveOngoing
+    );
     v.exit_epoch = Epoch(9);
     v.withdrawable_epoch = Epoch(12);
-    assert_eq!(validator_status(&v, Epoch(8)), ValidatorStatus::ActiveExiting);
-    assert_eq!(validator_status(&v, Epoch(9)), ValidatorStatus::ExitedUnslashed);
-    assert_eq!(validator_status(&v, Epoch(12)), ValidatorStatus::WithdrawalPossible);
+    assert_eq!(
+        validator_status(&v, Epoch(8)),
+        ValidatorStatus::ActiveExiting
+    );
+    assert_eq!(
+        validator_status(&v, Epoch(9)),
+        ValidatorStatus::ExitedUnslashed
+    );
+    assert_eq!(
+        validator_status(&v, Epoch(12)),
+        ValidatorStatus::WithdrawalPossible
+    );
     v.effective_balance = 0;
-    assert_eq!(validator_status(&v, Epoch(12)), ValidatorStatus::WithdrawalDone);
+    assert_eq!(
+        validator_status(&v, Epoch(12)),
+        ValidatorStatus::WithdrawalDone
+    );
     v.slashed = true;
     v.effective_balance = 1;
-    assert_eq!(validator_status(&v, Epoch(8)), ValidatorStatus::ActiveSlashed);
-    assert_eq!(validator_status(&v, Epoch(10)), ValidatorStatus::ExitedSlashed);
+    assert_eq!(
+        validator_status(&v, Epoch(8)),
+        ValidatorStatus::ActiveSlashed
+    );
+    assert_eq!(
+        validator_status(&v, Epoch(10)),
+        ValidatorStatus::ExitedSlashed
+    );
 }
 
 #[test]
 fn validators_are_found_by_key_with_their_balances() {
     let state = view(23, 10, 32_000_000_000);
-    let keys = [PublicKeyBytes::repeat_byte(3), PublicKeyBytes::repeat_byte(200)];
+    let keys = [
+        PublicKeyBytes::repeat_byte(3),
+        PublicKeyBytes::repeat_byte(200),
+    ];
     let found = state.validators::<E>(&keys).unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].index, 2);
@@ -99,7 +129,10 @@ fn validators_are_found_by_key_with_their_balances() {
     broken.balances.pop();
     assert!(matches!(
         broken.validators::<E>(&keys),
-        Err(StateError::Length { what: "balances", .. })
+        Err(StateError::Length {
+            what: "balances",
+            ..
+        })
     ));
 }
 
@@ -110,13 +143,23 @@ fn committees_partition_the_active_set_per_spec() {
     state.validators[7].exit_epoch = Epoch(1); // not active in epoch 2
     let committees = state.committees::<E>(Epoch(2)).unwrap();
     assert_eq!(committees.len(), 8 * 4);
-    let mut members: Vec<u64> = committees.iter().flat_map(|c| c.validators.clone()).collect();
+    let mut members: Vec<u64> = committees
+        .iter()
+        .flat_map(|c| c.validators.clone())
+        .collect();
     members.sort_unstable();
     let expected: Vec<u64> = (0..200).filter(|i| *i != 7).collect();
-    assert_eq!(members, expected, "each active validator in exactly one committee");
+    assert_eq!(
+        members, expected,
+        "each active validator in exactly one committee"
+    );
     // One committee recomputed the spec's way: compute_committee with the reference shuffle.
     let active: Vec<u64> = expected.clone();
-    let seed: [u8; 32] = state.seed::<E>(Epoch(2), DOMAIN_BEACON_ATTESTER).unwrap().try_into().unwrap();
+    let seed: [u8; 32] = state
+        .seed::<E>(Epoch(2), DOMAIN_BEACON_ATTESTER)
+        .unwrap()
+        .try_into()
+        .unwrap();
     let (slot_offset, index) = (5u64, 3u64);
     let k = slot_offset * 4 + index;
     let n = active.len() as u64;
@@ -155,8 +198,14 @@ fn full_balances_always_accept_the_first_candidate() {
             s.extend_from_slice(&(16 + i as u64).to_le_bytes());
             let seed: [u8; 32] = hash(&s).try_into().unwrap();
             assert_eq!(duty.slot, Slot(16 + i as u64));
-            assert_eq!(duty.validator_index, reference_shuffle(0, 10, &seed, E::SHUFFLE_ROUND_COUNT));
-            assert_eq!(duty.pubkey, state.validators[duty.validator_index as usize].pubkey);
+            assert_eq!(
+                duty.validator_index,
+                reference_shuffle(0, 10, &seed, E::SHUFFLE_ROUND_COUNT)
+            );
+            assert_eq!(
+                duty.pubkey,
+                state.validators[duty.validator_index as usize].pubkey
+            );
         }
     }
 }
@@ -172,7 +221,10 @@ fn low_balances_are_sampled_less() {
     let mut low = 0;
     for epoch in 40..60 {
         state.slot = Slot(epoch * 8);
-        for d in state.proposer_duties::<E>(Epoch(epoch), ForkName::Capella).unwrap() {
+        for d in state
+            .proposer_duties::<E>(Epoch(epoch), ForkName::Capella)
+            .unwrap()
+        {
             low += u64::from(d.validator_index < 32);
         }
     }
@@ -187,7 +239,9 @@ fn fulu_reads_the_lookahead() {
         Err(StateError::Missing("proposer_lookahead"))
     ));
     state.proposer_lookahead = Some((0..16).map(|i| Quoted(i * 2)).collect());
-    let duties = state.proposer_duties::<E>(Epoch(2), ForkName::Fulu).unwrap();
+    let duties = state
+        .proposer_duties::<E>(Epoch(2), ForkName::Fulu)
+        .unwrap();
     let indices: Vec<u64> = duties.iter().map(|d| d.validator_index).collect();
     assert_eq!(indices, vec![0, 2, 4, 6, 8, 10, 12, 14]);
 }
@@ -195,17 +249,26 @@ fn fulu_reads_the_lookahead() {
 #[test]
 fn sync_committee_maps_pubkeys_to_indices() {
     let mut state = view(17, 40, 32_000_000_000);
-    assert!(matches!(state.sync_committee::<E>(), Err(StateError::Missing(_))));
+    assert!(matches!(
+        state.sync_committee::<E>(),
+        Err(StateError::Missing(_))
+    ));
     let members: Vec<u64> = (0..32).map(|i| (i * 7) % 40).collect();
     state.current_sync_committee = Some(StateSyncCommittee {
-        pubkeys: members.iter().map(|i| state.validators[*i as usize].pubkey).collect(),
+        pubkeys: members
+            .iter()
+            .map(|i| state.validators[*i as usize].pubkey)
+            .collect(),
     });
     let committee = state.sync_committee::<E>().unwrap();
     assert_eq!(committee.validators, members);
     assert_eq!(committee.validator_aggregates.len(), 4);
     assert_eq!(committee.validator_aggregates[1][0], members[8].to_string());
     state.current_sync_committee.as_mut().unwrap().pubkeys[3] = PublicKeyBytes::repeat_byte(0xee);
-    assert!(matches!(state.sync_committee::<E>(), Err(StateError::UnknownMember(_))));
+    assert!(matches!(
+        state.sync_committee::<E>(),
+        Err(StateError::UnknownMember(_))
+    ));
 }
 
 #[test]

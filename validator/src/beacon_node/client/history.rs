@@ -6,8 +6,8 @@
 //! a node without the rewards API is "breakdown unavailable", never a failure.
 
 use serde::de::DeserializeOwned;
-use types::api::{BlockId, StateId};
 use types::Epoch;
+use types::api::{BlockId, StateId};
 
 use super::{BeaconNodeClient, Call};
 use crate::beacon_node::error::{Error, Result};
