@@ -8,9 +8,16 @@
 //! refusal. Then a second poolvc with the same keys and its own fresh slashing database is
 //! stopped by doppelganger protection (chain-based: Lodestar 1.5.1 has no liveness endpoint)
 //! before it signs anything, and the first one shuts down cleanly on SIGTERM.
+//!
+//! Pool accounting on the same run (the sample registry of `scripts/devnet.sh`: 4-epoch frames
+//! from epoch 1): the reports of frames 0 and 1 are final and signed by the oracle key; every
+//! validator's CL income in epochs 1..=8 equals the node's balances and withdrawals; a registry
+//! edit in frame 0 moves keys between operators from frame 1 only; `poolvc report verify`
+//! recomputes both reports from the node alone and finds them identical.
 
 mod common;
 
+use common::pool::{self as pool, BalanceRecorder};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,8 +28,13 @@ use common::devnet::{
 };
 
 const VALIDATORS: u64 = 64;
-/// The last epoch whose votes are checked; the run ends two slots into the epoch after it.
+/// The last epoch whose votes are checked.
 const LAST_EPOCH: u64 = 7;
+/// Frames reported and checked (4 epochs each from epoch 1: epochs 1..=8).
+const FRAMES: u64 = 2;
+/// Wall slot by which both reports must exist (frame 1 ends with epoch 8; it is final when
+/// epoch 10 is, which takes about two more epochs).
+const REPORTS_DEADLINE_SLOT: u64 = 15 * SLOTS_PER_EPOCH;
 
 /// Prints the tail of the logs if the test fails.
 struct LogsOnFailure(Vec<PathBuf>);
@@ -66,6 +78,13 @@ async fn poolvc_runs_a_lodestar_devnet() {
         second_log.clone(),
     ]);
 
+    let registry = dir.path().join("registry.toml");
+    std::fs::write(&registry, pool::sample_registry()).unwrap();
+    let (oracle_keystore, oracle_password, oracle_pubkey) =
+        pool::write_oracle_key(&dir.path().join("oracle"));
+    let reports_port = devnet::free_port().to_string();
+    let reports = format!("http://127.0.0.1:{reports_port}");
+
     // poolvc starts before genesis (it waits for the REST API): a peerless Lodestar without a
     // block for an epoch believes it is syncing and refuses duties for good.
     let mut net = Devnet::start(&dir.path().join("run"), VALIDATORS, 25);
@@ -75,15 +94,28 @@ async fn poolvc_runs_a_lodestar_devnet() {
         &keys,
         &secrets,
         &main_log,
-        &[],
+        &[
+            "--registry",
+            registry.to_str().unwrap(),
+            "--reports",
+            "--reports-port",
+            &reports_port,
+            "--oracle-keystore",
+            oracle_keystore.to_str().unwrap(),
+            "--oracle-password-file",
+            oracle_password.to_str().unwrap(),
+        ],
     );
     net.wait_ready(Duration::from_secs(60)).await;
 
     // Committees are collected while their epoch is the head's (the head state serves only
-    // the previous, current and next epochs).
+    // the previous, current and next epochs); balances likewise while their states are served.
+    // The registry is edited in epoch 2, after frame 0's snapshot was taken (epoch 1).
     let end = (LAST_EPOCH + 1) * SLOTS_PER_EPOCH + 2;
     let mut committees = BTreeMap::new();
-    while net.wall_slot() < end {
+    let mut balances = BalanceRecorder::default();
+    let mut reloaded = false;
+    loop {
         assert!(net.beacon.try_status().is_none(), "Lodestar stopped");
         assert!(poolvc.try_status().is_none(), "poolvc stopped");
         let epoch = net.wall_slot() / SLOTS_PER_EPOCH;
@@ -94,9 +126,24 @@ async fn poolvc_runs_a_lodestar_devnet() {
                 committees.insert(e, c);
             }
         }
+        balances.poll(&net, 4 * FRAMES).await;
+        if !reloaded && net.wall_slot() >= 2 * SLOTS_PER_EPOCH + 4 {
+            std::fs::write(&registry, pool::reloaded_registry()).unwrap();
+            reloaded = true;
+        }
+        let reported = pool::pool_get(&reports, "/pool/v1/reports")
+            .await
+            .and_then(|v| v["data"].as_array().map(Vec::len))
+            .unwrap_or(0) as u64;
+        if net.wall_slot() >= end && reported >= FRAMES {
+            break;
+        }
+        assert!(
+            net.wall_slot() < REPORTS_DEADLINE_SLOT,
+            "{reported} of {FRAMES} reports by slot {REPORTS_DEADLINE_SLOT}"
+        );
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
-    net.wait_for_slot(end).await;
     for e in 0..=LAST_EPOCH + 1 {
         assert!(
             committees.contains_key(&e),
@@ -171,6 +218,18 @@ async fn poolvc_runs_a_lodestar_devnet() {
          included; sync {sync_bits}/{sync_possible}; no empty slot"
     );
 
+    check_accounting(
+        &net,
+        &reports,
+        &registry,
+        &balances,
+        oracle_pubkey,
+        dir.path(),
+    )
+    .await;
+    let log = read(&main_log);
+    assert!(log.contains("registry reloaded"), "the edit was picked up");
+
     // A second instance with the same keys and its own fresh slashing database.
     let head_before = number(
         &net.get("/eth/v1/beacon/headers/head").await.expect("head")["data"]["header"]["message"]["slot"],
@@ -237,4 +296,110 @@ async fn poolvc_runs_a_lodestar_devnet() {
     assert_eq!(status.code(), Some(0), "clean shutdown");
     assert!(read(&main_log).contains("all tasks stopped"));
     net.beacon.stop(Duration::from_secs(30));
+}
+
+/// The pool checks: reports, income, assignment change, independent recomputation.
+async fn check_accounting(
+    net: &Devnet,
+    reports: &str,
+    registry: &Path,
+    balances: &BalanceRecorder,
+    oracle: types::PublicKeyBytes,
+    dir: &Path,
+) {
+    // Both reports final and signed by the oracle key (the API verifies the signature).
+    let mut details = Vec::new();
+    for frame in 0..FRAMES {
+        let detail = pool::pool_get(reports, &format!("/pool/v1/reports/{frame}"))
+            .await
+            .unwrap_or_else(|| panic!("report of frame {frame}"));
+        assert_eq!(detail["status"], "final", "frame {frame}: {detail}");
+        assert_eq!(
+            detail["verification"]["verified"], true,
+            "frame {frame}: {detail}"
+        );
+        assert_eq!(
+            detail["signer"].as_str(),
+            Some(oracle.to_string().as_str()),
+            "frame {frame}"
+        );
+        details.push(detail);
+    }
+
+    // Operators: frame 0 keeps the registry of its start; the edit applies from frame 1.
+    let moved = pool::MOVED_KEYS.len() as u64;
+    let before = pool::active_per_operator(&details[0]);
+    let after = pool::active_per_operator(&details[1]);
+    assert_eq!(before.get(&1), Some(&16), "frame 0: {before:?}");
+    assert_eq!(before.get(&2), Some(&16), "frame 0: {before:?}");
+    assert_eq!(after.get(&1), Some(&(16 - moved)), "frame 1: {after:?}");
+    assert_eq!(after.get(&2), Some(&(16 + moved)), "frame 1: {after:?}");
+
+    // CL income of every validator in epochs 1..=8 from the node's own balances and blocks.
+    let last_epoch = 4 * FRAMES;
+    let withdrawals = pool::withdrawals(net, (last_epoch + 1) * SLOTS_PER_EPOCH - 1).await;
+    for validator in 0..VALIDATORS {
+        let ledger = pool::pool_get(
+            reports,
+            &format!("/pool/v1/validators/{validator}/ledger?from_epoch=1&to_epoch={last_epoch}"),
+        )
+        .await
+        .expect("ledger");
+        let rows = ledger["data"].as_array().expect("rows");
+        assert_eq!(
+            rows.len() as u64,
+            last_epoch,
+            "validator {validator}: {ledger}"
+        );
+        for row in rows {
+            let epoch = number(&row["epoch"]);
+            let balance = |e: u64| -> i64 {
+                let b = balances
+                    .ends
+                    .get(&e)
+                    .unwrap_or_else(|| panic!("balances at the end of epoch {e}"));
+                i64::try_from(b[&validator]).unwrap()
+            };
+            let withdrawn = withdrawals.get(&(epoch, validator)).copied().unwrap_or(0);
+            let expected = balance(epoch) - balance(epoch - 1) + i64::try_from(withdrawn).unwrap();
+            assert_eq!(
+                row["record"]["income"].as_i64(),
+                Some(expected),
+                "validator {validator} epoch {epoch}: {row}"
+            );
+        }
+    }
+
+    // An auditor's recomputation from the node alone (and the pool's recorded inputs).
+    for frame in 0..FRAMES {
+        let canonical = reqwest::get(format!("{reports}/pool/v1/reports/{frame}/canonical"))
+            .await
+            .expect("canonical report")
+            .text()
+            .await
+            .expect("canonical text");
+        let file = dir.join(format!("report-{frame}.json"));
+        std::fs::write(&file, canonical).unwrap();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_poolvc"))
+            .args([
+                "report",
+                "verify",
+                "--beacon-node",
+                &net.url,
+                "--pool-api",
+                reports,
+            ])
+            .arg("--registry")
+            .arg(registry)
+            .arg(&file)
+            .output()
+            .expect("poolvc report verify runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains("matches the beacon node"),
+            "frame {frame}: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        eprintln!("{}", stdout.trim());
+    }
 }

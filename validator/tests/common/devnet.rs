@@ -232,13 +232,6 @@ impl Devnet {
         now().saturating_sub(self.genesis_time) / SECONDS_PER_SLOT
     }
 
-    /// Waits (bounded) until the wall clock reaches `slot`.
-    pub(crate) async fn wait_for_slot(&self, slot: u64) {
-        let at = self.genesis_time + slot * SECONDS_PER_SLOT;
-        let wait = at.saturating_sub(now());
-        tokio::time::sleep(Duration::from_secs(wait) + Duration::from_millis(300)).await;
-    }
-
     /// `(justified, finalized)` epochs of the head state.
     pub(crate) async fn finality(&self) -> (u64, u64) {
         let value = self

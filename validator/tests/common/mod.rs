@@ -1,3 +1,4 @@
 //! Helpers shared by end-to-end test binaries (`mod common;`).
 
 pub(crate) mod devnet;
+pub(crate) mod pool;
