@@ -11,6 +11,7 @@
 
 mod beacon;
 mod blocks;
+mod pool;
 pub mod routes;
 mod validator;
 
