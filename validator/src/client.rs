@@ -13,6 +13,7 @@
 //! [`ShutdownReason::Failure`] naming the task.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,7 +32,8 @@ use crate::beacon_node::{
 use crate::clock::SlotClock;
 use crate::config::{Config, SlashingDb};
 use crate::error::{Error, Result};
-use crate::executor::{ShutdownReason, ShutdownReceiver, TaskExecutor};
+use crate::executor::{ShutdownReason, ShutdownReceiver, TaskExecutor, TaskKind};
+use crate::http::ServerLimits;
 use crate::metrics::{Metrics, SlashingMetrics};
 use crate::services::aggregation::AggregationService;
 use crate::services::attestation::AttestationService;
@@ -47,6 +49,8 @@ use crate::store::{Defaults, Definitions, SigningState, StoreParts, ValidatorSto
 
 /// How long shutdown waits for tasks to finish.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// The name of the task serving `/metrics`.
+pub const METRICS_TASK: &str = "metrics-server";
 
 /// Where the keys come from.
 pub enum Keys {
@@ -86,6 +90,32 @@ impl RunningClient {
     /// The slashing protection store.
     pub fn slashing_protection(&self) -> &Arc<dyn SlashingProtection> {
         &self.slashing
+    }
+
+    /// Serves `GET /metrics` on `address` until shutdown, as the named task [`METRICS_TASK`]
+    /// (non-critical: a failed scrape endpoint must not stop the duties). Returns the bound
+    /// address (port 0 picks a free one). A port already in use is an error here, at start.
+    pub async fn serve_metrics(&self, address: SocketAddr) -> Result<SocketAddr> {
+        let cannot =
+            |e: std::io::Error| Error::Config(format!("cannot serve metrics on {address}: {e}"));
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(cannot)?;
+        let bound = listener.local_addr().map_err(cannot)?;
+        let router = crate::http::metrics::router(self.metrics.clone());
+        self.executor.spawn_fallible(
+            METRICS_TASK,
+            TaskKind::NonCritical,
+            crate::http::serve_named(
+                listener,
+                router,
+                self.executor.shutdown_token(),
+                ServerLimits::default(),
+                "metrics",
+            ),
+        );
+        tracing::info!(address = %bound, "metrics served at /metrics");
+        Ok(bound)
     }
 
     /// Runs until `stop` completes (with who asked) or the client fails; then shuts down

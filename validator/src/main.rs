@@ -70,6 +70,15 @@ async fn run(args: &validator::cli::run::RunArgs) -> anyhow::Result<ShutdownReas
         }
     };
     let running = client::start(&config, Keys::FromConfig, genesis, spec).await?;
+    if let Some(address) = args.metrics.address()
+        && let Err(error) = running.serve_metrics(address).await
+    {
+        // Stop the services just started before reporting the error.
+        running
+            .run_until(async { "metrics server failure".to_owned() })
+            .await;
+        return Err(error.into());
+    }
     Ok(running
         .run_until(async move { signal.await.unwrap_or_else(|_| "signal".to_owned()) })
         .await)
