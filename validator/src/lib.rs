@@ -8,6 +8,7 @@
 //!   preparation, doppelganger, epoch summary);
 //! - [`client`]: assembling and running the whole client; [`cli`]: the command line;
 //! - [`metrics`]: every Prometheus metric; [`config`]: the validated runtime configuration;
+//! - [`credentials`]: BLS-to-execution withdrawal credential changes;
 //! - `testing` (feature `testing`): an in-process mock beacon node for tests and benches.
 
 pub mod beacon_node;
@@ -15,6 +16,7 @@ pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod credentials;
 pub mod error;
 pub mod executor;
 pub mod http;

@@ -9,7 +9,8 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 use validator::cli::{
-    Cli, Command, keys::KeysCommand, slashing_protection::SlashingProtectionCommand,
+    Cli, Command, credentials::CredentialsCommand, keys::KeysCommand,
+    slashing_protection::SlashingProtectionCommand,
 };
 use validator::client::{self, Keys};
 use validator::config::LogFormat;
@@ -126,6 +127,11 @@ fn main() -> ExitCode {
                 println!("exported {count} validators to {}", args.file.display());
                 Ok(ExitCode::SUCCESS)
             }
+            Command::Credentials(CredentialsCommand::SetWithdrawalAddress(args)) => {
+                credentials_outcome(
+                    &validator::cli::credentials::set_withdrawal_address(args).await?,
+                )
+            }
         }
     });
     // Blocking tasks (key loading, SQLite) must not keep the process alive after the outcome.
@@ -150,4 +156,21 @@ fn exit_code(reason: &ShutdownReason) -> ExitCode {
         eprintln!("error: {reason}");
     }
     ExitCode::from(code)
+}
+
+/// Prints a credential change report: the signed changes as JSON on stdout in a dry run (the
+/// summary then goes to stderr), else the summary on stdout. Exit code 1 when any validator
+/// was skipped or rejected.
+fn credentials_outcome(report: &validator::credentials::Report) -> anyhow::Result<ExitCode> {
+    if report.dry_run {
+        println!("{}", serde_json::to_string_pretty(&report.changes)?);
+        eprintln!("{}", report.summary());
+    } else {
+        println!("{}", report.summary());
+    }
+    Ok(if report.skipped.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

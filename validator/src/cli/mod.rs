@@ -3,8 +3,11 @@
 //! - `poolvc run`: the validator client ([`run::RunArgs`]);
 //! - `poolvc keys interop`: deterministic devnet keystores ([`keys::KeysCommand`]);
 //! - `poolvc slashing-protection import|export`: EIP-3076 interchange files
-//!   ([`slashing_protection::SlashingProtectionCommand`]).
+//!   ([`slashing_protection::SlashingProtectionCommand`]);
+//! - `poolvc credentials set-withdrawal-address`: BLS-to-execution credential changes
+//!   ([`credentials::CredentialsCommand`]).
 
+pub mod credentials;
 pub mod keys;
 pub mod run;
 pub mod slashing_protection;
@@ -31,6 +34,9 @@ pub enum Command {
     /// Slashing protection interchange (EIP-3076) import and export.
     #[command(subcommand, name = "slashing-protection")]
     SlashingProtection(slashing_protection::SlashingProtectionCommand),
+    /// Withdrawal credential changes (BLS to execution address).
+    #[command(subcommand)]
+    Credentials(credentials::CredentialsCommand),
 }
 
 #[cfg(test)]
