@@ -5,10 +5,16 @@
 #
 # Usage:
 #   scripts/devnet.sh [run] [--validators N] [--run-dir DIR] [--rest-port PORT] [--duration SECS]
+#                           [--no-withdrawal-change]
 #       Install Lodestar (cached), build poolvc, write N interop keystores, start Lodestar with
 #       genesis ~25 s ahead, start poolvc before genesis, and print poolvc's epoch summaries
 #       (duties, inclusion, proposals, sync participation, justified/finalized) until Ctrl-C or
 #       --duration. Everything started is stopped on exit (process groups), nothing is orphaned.
+#       Just after genesis, every validator's BLS withdrawal credentials are changed to the pool's
+#       withdrawal address (`poolvc credentials set-withdrawal-address`; the address of the
+#       registry $POOLVC_DEVNET_REGISTRY when set, else $POOLVC_DEVNET_WITHDRAWAL_ADDRESS), and
+#       the script reports when the chain shows them as 0x01. --no-withdrawal-change (or
+#       POOLVC_DEVNET_WITHDRAWAL_CHANGE=0) skips this.
 #   scripts/devnet.sh install
 #       Install the pinned Lodestar into ${POOLVC_DEVNET_CACHE:-~/.cache/poolvc/lodestar-1.5.1}
 #       (npm ci + patch; idempotent) and verify the patch.
@@ -25,6 +31,8 @@ CACHE="${POOLVC_DEVNET_CACHE:-$HOME/.cache/poolvc/lodestar-1.5.1}"
 MARKER="$CACHE/.poolvc-installed"
 # Any execution-layer address works for the devnet: every block must pay it.
 VAULT="${POOLVC_DEVNET_VAULT:-0x5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a}"
+# Where the pool's validators withdraw to (used when no registry is given).
+WITHDRAWAL_ADDRESS="${POOLVC_DEVNET_WITHDRAWAL_ADDRESS:-0x4242424242424242424242424242424242424242}"
 
 log() { printf '[devnet] %s\n' "$*" >&2; }
 die() { printf '[devnet] error: %s\n' "$*" >&2; exit 1; }
@@ -114,14 +122,43 @@ cleanup() {
   exit "$status"
 }
 
+# Points every validator's BLS withdrawal credentials at the pool's address (interop keys are
+# both signing and withdrawal keys on the dev chain); prints poolvc's summary line.
+change_withdrawal_credentials() {
+  local poolvc="$1" run_dir="$2" rest_port="$3" validators="$4"
+  local target=(--to "$WITHDRAWAL_ADDRESS")
+  if [[ -n "${POOLVC_DEVNET_REGISTRY:-}" ]]; then
+    target=(--registry "$POOLVC_DEVNET_REGISTRY")
+  fi
+  local summary
+  if summary="$("$poolvc" credentials set-withdrawal-address \
+      --beacon-node "http://127.0.0.1:$rest_port" "${target[@]}" \
+      --interop-count "$validators" 2>"$run_dir/credentials.log")"; then
+    log "withdrawal credentials: $summary"
+  else
+    log "withdrawal credential change failed: ${summary:-see $run_dir/credentials.log}"
+  fi
+}
+
+# How many validators the head state shows with 0x01 credentials (empty when unknown).
+count_execution_credentials() {
+  local rest_port="$1" body
+  command -v curl >/dev/null || return 0
+  body="$(curl -sf "http://127.0.0.1:$rest_port/eth/v1/beacon/states/head/validators" 2>/dev/null)" \
+    || { echo 0; return 0; }
+  grep -o '"withdrawal_credentials":"0x01' <<<"$body" | wc -l || true
+}
+
 cmd_run() {
   local validators=64 run_dir="" rest_port=9596 duration=""
+  local withdrawal_change="${POOLVC_DEVNET_WITHDRAWAL_CHANGE:-1}"
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --validators) validators="$2"; shift 2 ;;
       --run-dir) run_dir="$2"; shift 2 ;;
       --rest-port) rest_port="$2"; shift 2 ;;
       --duration) duration="$2"; shift 2 ;;
+      --no-withdrawal-change) withdrawal_change=0; shift ;;
       *) die "run: unknown option $1" ;;
     esac
   done
@@ -178,12 +215,32 @@ cmd_run() {
     _ "$run_dir/poolvc.log" &
   AUX+=($!)
   local started=$SECONDS
+  # Credential changes: sent two slots after genesis, then watched until included (or 2 min).
+  local change_state="pending" change_sent=0
+  [[ "$withdrawal_change" == "0" ]] && change_state="off"
   while true; do
     for pid in "${PIDS[@]}"; do
       if ! kill -0 "$pid" 2>/dev/null; then
         die "a process stopped unexpectedly (see $run_dir/beacon.log and $run_dir/poolvc.log)"
       fi
     done
+    if [[ "$change_state" == "pending" && $(date +%s) -ge $(( genesis_time + 4 )) ]]; then
+      change_withdrawal_credentials "$poolvc" "$run_dir" "$rest_port" "$validators"
+      change_state="sent"
+      change_sent=$SECONDS
+    elif [[ "$change_state" == "sent" && $(( (SECONDS - change_sent) % 4 )) -eq 0 ]]; then
+      local changed
+      changed="$(count_execution_credentials "$rest_port")"
+      if [[ -z "$changed" ]]; then
+        change_state="done"
+      elif [[ "$changed" -ge "$validators" ]]; then
+        log "withdrawal credentials: all $validators validators now 0x01 in the head state"
+        change_state="done"
+      elif [[ $(( SECONDS - change_sent )) -ge 120 ]]; then
+        log "withdrawal credentials: $changed of $validators validators 0x01 after 2 minutes"
+        change_state="done"
+      fi
+    fi
     if [[ -n "$duration" && $(( SECONDS - started )) -ge "$duration" ]]; then
       log "duration of ${duration}s reached"
       break
@@ -205,7 +262,7 @@ main() {
     install) cmd_install "$@" ;;
     beacon) cmd_beacon "$@" ;;
     run) cmd_run "$@" ;;
-    help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' ;;
+    help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown command $command (install | beacon | run)" ;;
   esac
 }
