@@ -44,7 +44,9 @@ kit_digest() {
 
 patch_ok() {
   grep -q "poolvc-devnet-patch" \
-    "$CACHE/node_modules/@chainsafe/lodestar/lib/options/beaconNodeOptions/execution.js" 2>/dev/null
+    "$CACHE/node_modules/@chainsafe/lodestar/lib/options/beaconNodeOptions/execution.js" 2>/dev/null \
+    && grep -q "poolvc-devnet-patch" \
+      "$CACHE/node_modules/@lodestar/beacon-node/lib/execution/engine/mock.js" 2>/dev/null
 }
 
 cmd_install() {
