@@ -240,9 +240,12 @@ impl WithdrawalKeyArgs {
 async fn blocking<T: Send + 'static>(
     job: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    tokio::task::spawn_blocking(job)
-        .await
-        .map_err(|e| Error::Config(format!("key loading task failed: {e}")))?
+    tokio::task::spawn_blocking(job).await.map_err(|e| {
+        Error::Task(crate::executor::TaskFailed {
+            task: "withdrawal-key-loading".into(),
+            reason: e.to_string(),
+        })
+    })?
 }
 
 /// The address to use: `--to`, else the registry pool's; both must agree.

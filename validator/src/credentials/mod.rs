@@ -342,7 +342,12 @@ async fn sign(
         signer::batch::sign_groups(&borrowed)
     })
     .await
-    .map_err(|e| Error::Config(format!("the signing task failed: {e}")))?;
+    .map_err(|e| {
+        Error::Task(crate::executor::TaskFailed {
+            task: "credential-change-signing".into(),
+            reason: e.to_string(),
+        })
+    })?;
     if signatures.len() != changes.len() || signatures.iter().any(|s| s.len() != 1) {
         return Err(Error::SignerOutput("credential change signatures"));
     }
