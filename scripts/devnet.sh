@@ -5,10 +5,20 @@
 #
 # Usage:
 #   scripts/devnet.sh [run] [--validators N] [--run-dir DIR] [--rest-port PORT] [--duration SECS]
+#                           [--no-withdrawal-change]
 #       Install Lodestar (cached), build poolvc, write N interop keystores, start Lodestar with
 #       genesis ~25 s ahead, start poolvc before genesis, and print poolvc's epoch summaries
 #       (duties, inclusion, proposals, sync participation, justified/finalized) until Ctrl-C or
 #       --duration. Everything started is stopped on exit (process groups), nothing is orphaned.
+#       poolvc runs with the pool registry (a copy of ${POOLVC_DEVNET_REGISTRY:-
+#       scripts/devnet/registry.toml} in the run directory: edit it while running, poolvc reloads
+#       it; changes apply from the next frame), accounts every finalized epoch, prints the
+#       frame reports (4-epoch frames) and serves the reports API, the auditors' dashboard
+#       (REST port + 1) and /metrics (REST port + 2) on 127.0.0.1.
+#       Just after genesis, every validator's BLS withdrawal credentials are changed to the pool's
+#       withdrawal address (`poolvc credentials set-withdrawal-address`, the registry's address),
+#       and the script reports when the chain shows them as 0x01. --no-withdrawal-change (or
+#       POOLVC_DEVNET_WITHDRAWAL_CHANGE=0) skips this.
 #   scripts/devnet.sh install
 #       Install the pinned Lodestar into ${POOLVC_DEVNET_CACHE:-~/.cache/poolvc/lodestar-1.5.1}
 #       (npm ci + patch; idempotent) and verify the patch.
@@ -23,8 +33,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KIT="$ROOT/scripts/devnet"
 CACHE="${POOLVC_DEVNET_CACHE:-$HOME/.cache/poolvc/lodestar-1.5.1}"
 MARKER="$CACHE/.poolvc-installed"
-# Any execution-layer address works for the devnet: every block must pay it.
-VAULT="${POOLVC_DEVNET_VAULT:-0x5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a}"
+# The pool registry: its vault is the fee recipient every block must pay, its withdrawal
+# credentials the address the validators' credentials are changed to.
+REGISTRY="${POOLVC_DEVNET_REGISTRY:-$KIT/registry.toml}"
 
 log() { printf '[devnet] %s\n' "$*" >&2; }
 die() { printf '[devnet] error: %s\n' "$*" >&2; exit 1; }
@@ -36,7 +47,9 @@ kit_digest() {
 
 patch_ok() {
   grep -q "poolvc-devnet-patch" \
-    "$CACHE/node_modules/@chainsafe/lodestar/lib/options/beaconNodeOptions/execution.js" 2>/dev/null
+    "$CACHE/node_modules/@chainsafe/lodestar/lib/options/beaconNodeOptions/execution.js" 2>/dev/null \
+    && grep -q "poolvc-devnet-patch" \
+      "$CACHE/node_modules/@lodestar/beacon-node/lib/execution/engine/mock.js" 2>/dev/null
 }
 
 cmd_install() {
@@ -114,14 +127,40 @@ cleanup() {
   exit "$status"
 }
 
+# Points every validator's BLS withdrawal credentials at the pool's address (interop keys are
+# both signing and withdrawal keys on the dev chain); prints poolvc's summary line.
+change_withdrawal_credentials() {
+  local poolvc="$1" run_dir="$2" rest_port="$3" validators="$4"
+  local target=(--registry "$run_dir/registry.toml")
+  local summary
+  if summary="$("$poolvc" credentials set-withdrawal-address \
+      --beacon-node "http://127.0.0.1:$rest_port" "${target[@]}" \
+      --interop-count "$validators" 2>"$run_dir/credentials.log")"; then
+    log "withdrawal credentials: $summary"
+  else
+    log "withdrawal credential change failed: ${summary:-see $run_dir/credentials.log}"
+  fi
+}
+
+# How many validators the head state shows with 0x01 credentials (empty when unknown).
+count_execution_credentials() {
+  local rest_port="$1" body
+  command -v curl >/dev/null || return 0
+  body="$(curl -sf "http://127.0.0.1:$rest_port/eth/v1/beacon/states/head/validators" 2>/dev/null)" \
+    || { echo 0; return 0; }
+  grep -o '"withdrawal_credentials":"0x01' <<<"$body" | wc -l || true
+}
+
 cmd_run() {
   local validators=64 run_dir="" rest_port=9596 duration=""
+  local withdrawal_change="${POOLVC_DEVNET_WITHDRAWAL_CHANGE:-1}"
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --validators) validators="$2"; shift 2 ;;
       --run-dir) run_dir="$2"; shift 2 ;;
       --rest-port) rest_port="$2"; shift 2 ;;
       --duration) duration="$2"; shift 2 ;;
+      --no-withdrawal-change) withdrawal_change=0; shift ;;
       *) die "run: unknown option $1" ;;
     esac
   done
@@ -150,6 +189,8 @@ cmd_run() {
       && [[ "$(find "$run_dir/keys" -maxdepth 1 -name '*.json' | wc -l)" -ne "$validators" ]]; then
     die "$run_dir/keys holds another number of keystores than --validators $validators: use another --run-dir"
   fi
+  [[ -f "$REGISTRY" ]] || die "no registry at $REGISTRY"
+  cp "$REGISTRY" "$run_dir/registry.toml"
   if [[ ! -d "$run_dir/keys" ]]; then
     log "writing $validators interop keystores (public keys: devnet only)"
     "$poolvc" keys interop --count "$validators" --kdf pbkdf2 \
@@ -165,25 +206,48 @@ cmd_run() {
   PIDS+=($!)
   # poolvc waits for the REST API and must run before genesis: with no block for an epoch the
   # peerless node believes it is syncing and refuses duties for good.
+  local reports_port=$((rest_port + 1)) metrics_port=$((rest_port + 2))
   setsid "$poolvc" run --datadir "$run_dir/poolvc" \
     --beacon-nodes "http://127.0.0.1:$rest_port" \
     --keystores "$run_dir/keys" --secrets "$run_dir/secrets" \
-    --pool-vault "$VAULT" --graffiti "poolvc devnet" \
+    --registry "$run_dir/registry.toml" --graffiti "poolvc devnet" \
+    --reports --reports-port "$reports_port" --metrics --metrics-port "$metrics_port" \
     >"$run_dir/poolvc.out" 2>"$run_dir/poolvc.log" &
   PIDS+=($!)
-  log "run directory: $run_dir (beacon.log, poolvc.log)"
+  log "run directory: $run_dir (beacon.log, poolvc.log, registry.toml)"
   log "genesis at $(date -d "@$genesis_time" '+%T'); epochs last 16 s; finality expected about 90 s after genesis"
+  log "dashboard http://127.0.0.1:$reports_port/dashboard/  reports API http://127.0.0.1:$reports_port/pool/v1/reports  metrics http://127.0.0.1:$metrics_port/metrics"
   setsid bash -c 'tail -n +1 -F "$1" 2>/dev/null \
-    | grep --line-buffered -E "epoch summary|validator client started|ERROR|doppelganger"' \
+    | grep --line-buffered -E "epoch summary|validator client started|pool report|registry reloaded|ERROR|doppelganger"' \
     _ "$run_dir/poolvc.log" &
   AUX+=($!)
   local started=$SECONDS
+  # Credential changes: sent two slots after genesis, then watched until included (or 2 min).
+  local change_state="pending" change_sent=0
+  [[ "$withdrawal_change" == "0" ]] && change_state="off"
   while true; do
     for pid in "${PIDS[@]}"; do
       if ! kill -0 "$pid" 2>/dev/null; then
         die "a process stopped unexpectedly (see $run_dir/beacon.log and $run_dir/poolvc.log)"
       fi
     done
+    if [[ "$change_state" == "pending" && $(date +%s) -ge $(( genesis_time + 4 )) ]]; then
+      change_withdrawal_credentials "$poolvc" "$run_dir" "$rest_port" "$validators"
+      change_state="sent"
+      change_sent=$SECONDS
+    elif [[ "$change_state" == "sent" && $(( (SECONDS - change_sent) % 4 )) -eq 0 ]]; then
+      local changed
+      changed="$(count_execution_credentials "$rest_port")"
+      if [[ -z "$changed" ]]; then
+        change_state="done"
+      elif [[ "$changed" -ge "$validators" ]]; then
+        log "withdrawal credentials: all $validators validators now 0x01 in the head state"
+        change_state="done"
+      elif [[ $(( SECONDS - change_sent )) -ge 120 ]]; then
+        log "withdrawal credentials: $changed of $validators validators 0x01 after 2 minutes"
+        change_state="done"
+      fi
+    fi
     if [[ -n "$duration" && $(( SECONDS - started )) -ge "$duration" ]]; then
       log "duration of ${duration}s reached"
       break
@@ -205,7 +269,7 @@ main() {
     install) cmd_install "$@" ;;
     beacon) cmd_beacon "$@" ;;
     run) cmd_run "$@" ;;
-    help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' ;;
+    help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown command $command (install | beacon | run)" ;;
   esac
 }

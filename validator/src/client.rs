@@ -13,6 +13,7 @@
 //! [`ShutdownReason::Failure`] naming the task.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,8 +33,8 @@ use crate::beacon_node::{
 use crate::clock::SlotClock;
 use crate::config::{Config, SlashingDb};
 use crate::error::{Error, Result};
-use crate::executor::{ShutdownReason, ShutdownReceiver, TaskExecutor};
-use crate::http::{ChainInfo, ReportsState};
+use crate::executor::{ShutdownReason, ShutdownReceiver, TaskExecutor, TaskKind};
+use crate::http::{ChainInfo, ReportsState, ServerLimits};
 use crate::metrics::{Metrics, SlashingMetrics};
 use crate::pool::{PoolParts, RegistryWatcher, spawn_reports_server};
 use crate::services::aggregation::AggregationService;
@@ -52,6 +53,8 @@ use crate::store::{
 
 /// How long shutdown waits for tasks to finish.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// The name of the task serving `/metrics`.
+pub const METRICS_TASK: &str = "metrics-server";
 
 /// Where the keys come from.
 pub enum Keys {
@@ -97,6 +100,32 @@ impl RunningClient {
     /// Where the reports API and dashboard listen, when served.
     pub fn reports_addr(&self) -> Option<std::net::SocketAddr> {
         self.reports_addr
+    }
+
+    /// Serves `GET /metrics` on `address` until shutdown, as the named task [`METRICS_TASK`]
+    /// (non-critical: a failed scrape endpoint must not stop the duties). Returns the bound
+    /// address (port 0 picks a free one). A port already in use is an error here, at start.
+    pub async fn serve_metrics(&self, address: SocketAddr) -> Result<SocketAddr> {
+        let cannot =
+            |e: std::io::Error| Error::Config(format!("cannot serve metrics on {address}: {e}"));
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(cannot)?;
+        let bound = listener.local_addr().map_err(cannot)?;
+        let router = crate::http::metrics::router(self.metrics.clone());
+        self.executor.spawn_fallible(
+            METRICS_TASK,
+            TaskKind::NonCritical,
+            crate::http::serve_named(
+                listener,
+                router,
+                self.executor.shutdown_token(),
+                ServerLimits::default(),
+                "metrics",
+            ),
+        );
+        tracing::info!(address = %bound, "metrics served at /metrics");
+        Ok(bound)
     }
 
     /// Runs until `stop` completes (with who asked) or the client fails; then shuts down

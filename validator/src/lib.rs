@@ -12,6 +12,7 @@
 //! - [`pool`]: the pool side of a running client (registry reload, accounting store, oracle key,
 //!   reports server);
 //! - [`metrics`]: every Prometheus metric; [`config`]: the validated runtime configuration;
+//! - [`credentials`]: BLS-to-execution withdrawal credential changes;
 //! - `testing` (feature `testing`): an in-process mock beacon node for tests and benches.
 
 pub mod accounting;
@@ -20,6 +21,7 @@ pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod credentials;
 pub mod error;
 pub mod executor;
 pub mod http;

@@ -9,7 +9,7 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 use validator::cli::{
-    Cli, Command, keys::KeysCommand, report::ReportCommand,
+    Cli, Command, credentials::CredentialsCommand, keys::KeysCommand, report::ReportCommand,
     slashing_protection::SlashingProtectionCommand,
 };
 use validator::client::{self, Keys};
@@ -71,6 +71,15 @@ async fn run(args: &validator::cli::run::RunArgs) -> anyhow::Result<ShutdownReas
         }
     };
     let running = client::start(&config, Keys::FromConfig, genesis, spec).await?;
+    if let Some(address) = args.metrics.address()
+        && let Err(error) = running.serve_metrics(address).await
+    {
+        // Stop the services just started before reporting the error.
+        running
+            .run_until(async { "metrics server failure".to_owned() })
+            .await;
+        return Err(error.into());
+    }
     Ok(running
         .run_until(async move { signal.await.unwrap_or_else(|_| "signal".to_owned()) })
         .await)
@@ -127,6 +136,11 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 })
             }
+            Command::Credentials(CredentialsCommand::SetWithdrawalAddress(args)) => {
+                credentials_outcome(
+                    &validator::cli::credentials::set_withdrawal_address(args).await?,
+                )
+            }
         }
     });
     // Blocking tasks (key loading, SQLite) must not keep the process alive after the outcome.
@@ -151,4 +165,21 @@ fn exit_code(reason: &ShutdownReason) -> ExitCode {
         eprintln!("error: {reason}");
     }
     ExitCode::from(code)
+}
+
+/// Prints a credential change report: the signed changes as JSON on stdout in a dry run (the
+/// summary then goes to stderr), else the summary on stdout. Exit code 1 when any validator
+/// was skipped or rejected.
+fn credentials_outcome(report: &validator::credentials::Report) -> anyhow::Result<ExitCode> {
+    if report.dry_run {
+        println!("{}", serde_json::to_string_pretty(&report.changes)?);
+        eprintln!("{}", report.summary());
+    } else {
+        println!("{}", report.summary());
+    }
+    Ok(if report.skipped.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -115,6 +115,7 @@ async fn poolvc_runs_a_lodestar_devnet() {
     let mut committees = BTreeMap::new();
     let mut balances = BalanceRecorder::default();
     let mut reloaded = false;
+    let mut credentials_changed = false;
     loop {
         assert!(net.beacon.try_status().is_none(), "Lodestar stopped");
         assert!(poolvc.try_status().is_none(), "poolvc stopped");
@@ -127,6 +128,28 @@ async fn poolvc_runs_a_lodestar_devnet() {
             }
         }
         balances.poll(&net, 4 * FRAMES).await;
+        if !credentials_changed && net.wall_slot() >= 2 {
+            // The genesis keys' BLS credentials now pay the pool: withdrawals (skimming) follow.
+            let output = std::process::Command::new(env!("CARGO_BIN_EXE_poolvc"))
+                .args([
+                    "credentials",
+                    "set-withdrawal-address",
+                    "--beacon-node",
+                    &net.url,
+                ])
+                .args(["--interop-count", &VALIDATORS.to_string()])
+                .arg("--registry")
+                .arg(&registry)
+                .output()
+                .expect("poolvc credentials runs");
+            assert!(
+                output.status.success(),
+                "credential change: {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            credentials_changed = true;
+        }
         if !reloaded && net.wall_slot() >= 2 * SLOTS_PER_EPOCH + 4 {
             std::fs::write(&registry, pool::reloaded_registry()).unwrap();
             reloaded = true;
@@ -325,6 +348,18 @@ async fn check_accounting(
         );
         details.push(detail);
     }
+
+    // The credential change made every validator the pool's, and withdrawals followed.
+    for (frame, detail) in details.iter().enumerate() {
+        let totals = &detail["report"]["totals"];
+        assert_eq!(
+            number(&totals["credential_mismatches"]),
+            0,
+            "frame {frame}: {totals}"
+        );
+    }
+    let withdrawn = number(&details[1]["report"]["totals"]["withdrawals_gwei"]);
+    assert!(withdrawn > 0, "frame 1 accounts withdrawals");
 
     // Operators: frame 0 keeps the registry of its start; the edit applies from frame 1.
     let moved = pool::MOVED_KEYS.len() as u64;

@@ -22,6 +22,7 @@ use crate::beacon_node::BeaconNodeFallback;
 use crate::clock::SlotClock;
 use crate::executor::{TaskExecutor, TaskKind};
 use crate::metrics::Metrics;
+use crate::metrics::pool::AccountingErrorKind;
 use crate::services::sleep_until;
 
 /// The accounting service's task name.
@@ -146,6 +147,7 @@ impl<E: EthSpec> AccountingService<E> {
         loop {
             if let Err(error) = self.tick(&token).await {
                 tracing::warn!(%error, "pool accounting: will retry at the next epoch");
+                self.metrics.pool.accounting_error(error_kind(&error));
             }
             let next = self.clock.now_epoch().map_or(Epoch(0), |e| e + 1);
             let spe = self.spec.slots_per_epoch;
@@ -274,6 +276,9 @@ impl<E: EthSpec> AccountingService<E> {
         if summary.unexplained != 0 {
             tracing::warn!(%epoch, unexplained_gwei = summary.unexplained, "pool accounting: income the rewards breakdown does not explain");
         }
+        if outcome == StoreOutcome::Inserted {
+            self.metrics.pool.observe_epoch(&ledger, &snapshot);
+        }
         tracing::info!(
             %epoch,
             validators = summary.validators,
@@ -296,6 +301,7 @@ impl<E: EthSpec> AccountingService<E> {
             self.config.oracle.as_deref(),
         )
         .await?;
+        self.metrics.pool.observe_report(&envelope);
         let report = &envelope.report;
         if envelope.violations.is_empty() {
             tracing::info!(
@@ -319,5 +325,14 @@ impl<E: EthSpec> AccountingService<E> {
             );
         }
         Ok(envelope)
+    }
+}
+
+/// The metric label of an accounting failure.
+fn error_kind(error: &super::AccountingError) -> AccountingErrorKind {
+    match error {
+        super::AccountingError::BeaconNode(_) => AccountingErrorKind::BeaconNode,
+        super::AccountingError::Pool(error) => AccountingErrorKind::of(error),
+        super::AccountingError::Input { .. } => AccountingErrorKind::Inputs,
     }
 }

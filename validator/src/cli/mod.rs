@@ -5,8 +5,11 @@
 //! - `poolvc slashing-protection import|export`: EIP-3076 interchange files
 //!   ([`slashing_protection::SlashingProtectionCommand`]);
 //! - `poolvc report verify`: recompute a pool report from a beacon node
-//!   ([`report::ReportCommand`]).
+//!   ([`report::ReportCommand`]);
+//! - `poolvc credentials set-withdrawal-address`: BLS-to-execution credential changes
+//!   ([`credentials::CredentialsCommand`]).
 
+pub mod credentials;
 pub mod keys;
 pub mod pool;
 pub mod report;
@@ -38,6 +41,9 @@ pub enum Command {
     /// Pool reports.
     #[command(subcommand)]
     Report(report::ReportCommand),
+    /// Withdrawal credential changes (BLS to execution address).
+    #[command(subcommand)]
+    Credentials(credentials::CredentialsCommand),
 }
 
 #[cfg(test)]

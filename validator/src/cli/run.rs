@@ -1,6 +1,7 @@
 //! `poolvc run`: flags by concern, and their validation into a [`Config`].
 
 use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -44,6 +45,32 @@ pub struct RunArgs {
     /// Logging.
     #[command(flatten)]
     pub log: LogArgs,
+    /// The Prometheus endpoint.
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+}
+
+/// Metrics flags.
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// Serve Prometheus metrics at `http://ADDRESS:PORT/metrics`.
+    #[arg(long)]
+    pub metrics: bool,
+    /// Listening address of the metrics server (loopback by default; metrics name beacon nodes
+    /// and operators, keep them off public interfaces).
+    #[arg(long, default_value = "127.0.0.1", requires = "metrics")]
+    pub metrics_address: IpAddr,
+    /// Listening port of the metrics server.
+    #[arg(long, default_value_t = 5064, requires = "metrics")]
+    pub metrics_port: u16,
+}
+
+impl MetricsArgs {
+    /// Where to serve metrics, when enabled.
+    pub fn address(&self) -> Option<SocketAddr> {
+        self.metrics
+            .then(|| SocketAddr::new(self.metrics_address, self.metrics_port))
+    }
 }
 
 /// Which publications go to every beacon node.
@@ -369,6 +396,61 @@ mod tests {
         );
         assert_eq!(config.keys.key_cache, None);
         assert!(config.duties.fee_policy.is_none());
+    }
+
+    #[test]
+    fn metrics_flags() {
+        let base = [
+            "poolvc",
+            "run",
+            "--datadir",
+            "/d",
+            "--beacon-nodes",
+            "http://a:1",
+            "--keystores",
+            "/k",
+            "--secrets",
+            "/s",
+            "--pool-vault",
+            VAULT,
+        ];
+        let metrics = |extra: &[&str]| {
+            let mut args = base.to_vec();
+            args.extend_from_slice(extra);
+            match Cli::try_parse_from(args)
+                .map_err(|e| e.to_string())?
+                .command
+            {
+                Command::Run(run) => Ok(run.metrics.address()),
+                _ => Err("not run".to_owned()),
+            }
+        };
+        assert_eq!(metrics(&[]).unwrap(), None);
+        assert_eq!(
+            metrics(&["--metrics"]).unwrap(),
+            Some("127.0.0.1:5064".parse().unwrap())
+        );
+        assert_eq!(
+            metrics(&[
+                "--metrics",
+                "--metrics-address",
+                "0.0.0.0",
+                "--metrics-port",
+                "9100"
+            ])
+            .unwrap(),
+            Some("0.0.0.0:9100".parse().unwrap())
+        );
+        assert!(
+            metrics(&["--metrics-port", "9100"])
+                .unwrap_err()
+                .contains("--metrics")
+        );
+        assert!(
+            metrics(&["--metrics", "--metrics-address", "localhost"])
+                .unwrap_err()
+                .contains("metrics-address")
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! HTTP servers of the client: the read-only reports API (`/pool/v1/…`) and the auditors'
-//! dashboard (`/dashboard/…`), served together on one listener.
+//! dashboard (`/dashboard/…`), served together on one listener, and the Prometheus endpoint
+//! (`/metrics`, [`metrics::router`]) on its own.
 //!
 //! Invariants:
 //! - everything here is read-only: handlers read the [`pool_registry::LedgerStore`] and the
@@ -16,11 +17,12 @@
 pub mod dashboard;
 mod error;
 pub mod format;
+pub mod metrics;
 pub mod reports;
 mod server;
 mod state;
 pub mod verify;
 
 pub use error::{ApiError, Error, Result};
-pub use server::{ServerLimits, serve, serve_with_limits};
+pub use server::{ServerLimits, serve, serve_named, serve_with_limits};
 pub use state::{ChainInfo, ReportsState, RequestLimits};

@@ -1,4 +1,4 @@
-//! The HTTP/1.1 accept loop shared by the reports API and the dashboard.
+//! The HTTP/1.1 accept loop shared by the reports API with the dashboard, and `/metrics`.
 //!
 //! Why not `axum::serve`: it sets no header-read timeout and no connection cap, so one client
 //! opening many idle connections could exhaust the process. Here every connection holds a
@@ -58,8 +58,27 @@ pub async fn serve_with_limits(
     shutdown: CancellationToken,
     limits: ServerLimits,
 ) -> Result<()> {
+    serve_named(
+        listener,
+        router,
+        shutdown,
+        limits,
+        "reports API and dashboard",
+    )
+    .await
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled; `server` names it in logs
+/// (e.g. `metrics`).
+pub async fn serve_named(
+    listener: TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+    limits: ServerLimits,
+    server: &'static str,
+) -> Result<()> {
     let addr = listener.local_addr().map_err(Error::LocalAddr)?;
-    tracing::info!(%addr, "reports API and dashboard listening");
+    tracing::info!(%addr, server, "HTTP server listening");
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     loop {
@@ -77,7 +96,7 @@ pub async fn serve_with_limits(
                 Ok(accepted) => accepted,
                 Err(error) => {
                     // Transient (e.g. out of file descriptors): back off instead of spinning.
-                    tracing::warn!(%addr, %error, "reports API: accepting a connection failed");
+                    tracing::warn!(%addr, server, %error, "accepting a connection failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -94,18 +113,19 @@ pub async fn serve_with_limits(
         // One short-lived task per connection, like any HTTP server; it ends with the connection.
         tokio::spawn(async move {
             if let Err(error) = connection.await {
-                tracing::debug!(%peer, %error, "reports API: connection ended with an error");
+                tracing::debug!(%peer, server, %error, "connection ended with an error");
             }
             drop(permit);
         });
     }
     drop(listener);
     tokio::select! {
-        () = graceful.shutdown() => tracing::info!(%addr, "reports API and dashboard stopped"),
+        () = graceful.shutdown() => tracing::info!(%addr, server, "HTTP server stopped"),
         () = tokio::time::sleep(limits.shutdown_grace) => tracing::warn!(
             %addr,
+            server,
             grace_ms = limits.shutdown_grace.as_millis() as u64,
-            "reports API: connections still open after the shutdown grace period; dropping them"
+            "connections still open after the shutdown grace period; dropping them"
         ),
     }
     Ok(())

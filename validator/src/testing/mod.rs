@@ -7,7 +7,8 @@
 //! everything published against the right domain (rejecting and recording invalid items), and
 //! offers knobs: down (connection refused or 503), latency, malformed JSON (all routes or one),
 //! wrong genesis root, not synced, legacy API (the 404s of Lodestar 1.5.1), per-route failures,
-//! builder (blinded) payloads and fee recipient override.
+//! builder (blinded) payloads and fee recipient override. BLS-to-execution credential changes
+//! are checked like a node's pool checks them and applied to the registry at once.
 //!
 //! The mock is a fault-injection tool, never the only proof of a duty: real beacon nodes are.
 
@@ -33,8 +34,8 @@ use types::api::{BeaconCommitteeSubscription, ProposerPreparationData, SyncCommi
 use types::block::PayloadKind;
 use types::{
     AttestationData, ChainSpec, Epoch, EthSpec, ExecutionAddress, ForkName, Graffiti, Hash256,
-    PublicKeyBytes, SignatureBytes, SignedAggregateAndProof, SignedContributionAndProof,
-    SignedValidatorRegistrationV1, Slot, SyncCommitteeMessage,
+    PublicKeyBytes, SignatureBytes, SignedAggregateAndProof, SignedBlsToExecutionChange,
+    SignedContributionAndProof, SignedValidatorRegistrationV1, Slot, SyncCommitteeMessage,
 };
 
 pub use chain::MockValidator;
@@ -340,6 +341,8 @@ pub(crate) struct Records<E: EthSpec> {
     pub(crate) fee_recipients: HashMap<u64, ExecutionAddress>,
     /// (epoch, validator) pairs seen active through publications.
     pub(crate) live: HashSet<(Epoch, u64)>,
+    /// Accepted (and applied) BLS-to-execution credential changes.
+    pub(crate) bls_changes: Vec<SignedBlsToExecutionChange>,
 }
 
 /// A raw SSE event.
@@ -415,6 +418,7 @@ impl<E: EthSpec> MockBeaconNode<E> {
                 rejected: Vec::new(),
                 fee_recipients: HashMap::new(),
                 live: HashSet::new(),
+                bls_changes: Vec::new(),
             }),
             keys: KeyCache::default(),
             events,
@@ -580,6 +584,12 @@ impl<E: EthSpec> MockBeaconNode<E> {
     /// Everything published and accepted.
     pub fn published(&self) -> Published<E> {
         self.shared.records.lock().published.clone()
+    }
+
+    /// The BLS-to-execution credential changes accepted (each already applied to the
+    /// registry: the validator's credentials are `0x01 ‖ 11 zero bytes ‖ address`).
+    pub fn bls_to_execution_changes(&self) -> Vec<SignedBlsToExecutionChange> {
+        self.shared.records.lock().bls_changes.clone()
     }
 
     /// Everything refused.

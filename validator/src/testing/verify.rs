@@ -71,6 +71,24 @@ impl KeyCache {
     }
 }
 
+/// Verifies `signature` by the key `pubkey` (not a validator's signing key, so not cached).
+pub(crate) fn verify_with_key(
+    pubkey: &PublicKeyBytes,
+    signing_root: Hash256,
+    signature: &SignatureBytes,
+) -> Result<(), Rejected> {
+    let key = PublicKey::key_validate(pubkey.as_slice())
+        .map_err(|e| Rejected::new(format!("invalid public key {pubkey}: {e:?}")))?;
+    let signature = Signature::sig_validate(signature.as_slice(), true)
+        .map_err(|e| Rejected::new(format!("malformed signature: {e:?}")))?;
+    match signature.verify(true, signing_root.as_slice(), BLS_DST, &[], &key, false) {
+        BLST_ERROR::BLST_SUCCESS => Ok(()),
+        other => Err(Rejected::new(format!(
+            "invalid signature by {pubkey} ({other:?})"
+        ))),
+    }
+}
+
 /// Aggregates signatures (for the mock's aggregate attestations and contributions).
 pub(crate) fn aggregate(signatures: &[SignatureBytes]) -> Result<SignatureBytes, Rejected> {
     let parsed = signatures

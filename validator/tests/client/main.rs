@@ -8,5 +8,6 @@ mod duties;
 mod faults;
 mod harness;
 mod lifecycle;
+mod metrics;
 mod requests;
 mod safety;

@@ -12,6 +12,7 @@
 mod beacon;
 mod blocks;
 mod history;
+mod pool;
 pub mod routes;
 mod validator;
 

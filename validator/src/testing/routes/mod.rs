@@ -1,6 +1,7 @@
 //! The mock's routes and response builders.
 
 mod blocks;
+mod credentials;
 mod duties;
 pub(crate) mod events;
 mod node;
@@ -157,6 +158,10 @@ pub(crate) fn router<E: EthSpec>(shared: Arc<Shared<E>>) -> Router {
         .route(
             "/eth/v1/validator/contribution_and_proofs",
             post(pool::contributions::<E>),
+        )
+        .route(
+            "/eth/v1/beacon/pool/bls_to_execution_changes",
+            get(credentials::pool::<E>).post(credentials::submit::<E>),
         )
         .route("/eth/v1/events", get(events::events::<E>))
         .layer(axum::middleware::from_fn_with_state(

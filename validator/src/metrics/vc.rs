@@ -1,11 +1,6 @@
-//! Every Prometheus metric of the client, declared in this one module.
-//!
-//! # Naming rules
-//! - Every name starts with `poolvc_`.
-//! - Counters, and only counters, end in `_total`.
-//! - Base units only, named in the suffix: `_seconds`, `_bytes`; ratios are `0..=1`.
-//! - Labels are bounded: duty type, outcome, message kind, refusal reason (an enum), beacon
-//!   node (the configured URLs), key status. Never a label per validator, slot or epoch.
+//! The validator client's metrics: duties, signing, slashing protection, pool safety, beacon
+//! nodes, doppelganger protection, keys, the chain's checkpoints (naming rules in
+//! [`crate::metrics`]).
 //!
 //! One [`Metrics`] instance per client, with its own registry (so tests and several clients in
 //! one process do not mix their numbers). Serving `/metrics` is the HTTP layer's job: it reads
@@ -15,11 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use slashing_protection::{BatchOutcome, MessageKind, NotSafe, SlashingObserver};
 
+use super::pool::PoolMetrics;
+use super::{Declared, Descriptor, counter_vec, gauge_vec, histogram_vec, register};
 use crate::beacon_node::NodeStatus;
 
 /// A duty type (the `duty` label).
@@ -87,7 +84,7 @@ impl Outcome {
 /// The client's metrics.
 #[derive(Debug, Clone)]
 pub struct Metrics {
-    registry: Registry,
+    registry: Declared,
     /// `poolvc_duties_total{duty, outcome}`.
     pub duties: IntCounterVec,
     /// `poolvc_signing_batch_duration_seconds{duty}`: wall time of one batch (signing and the
@@ -125,42 +122,8 @@ pub struct Metrics {
     pub finalized_epoch: IntGauge,
     /// `poolvc_justified_epoch`.
     pub justified_epoch: IntGauge,
-}
-
-/// Batch latencies from 100 µs to 10 s.
-const LATENCY_BUCKETS: &[f64] = &[
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-    5.0, 10.0,
-];
-
-fn counter_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    let metric = IntCounterVec::new(Opts::new(name, help), labels)
-        .unwrap_or_else(|e| panic!("metric {name} is malformed: {e}"));
-    register(registry, name, Box::new(metric.clone()));
-    metric
-}
-
-fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
-    let metric = IntGaugeVec::new(Opts::new(name, help), labels)
-        .unwrap_or_else(|e| panic!("metric {name} is malformed: {e}"));
-    register(registry, name, Box::new(metric.clone()));
-    metric
-}
-
-fn histogram_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> HistogramVec {
-    let opts = HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec());
-    let metric = HistogramVec::new(opts, labels)
-        .unwrap_or_else(|e| panic!("metric {name} is malformed: {e}"));
-    register(registry, name, Box::new(metric.clone()));
-    metric
-}
-
-/// Registers a collector; the names are static and distinct, so failure is a programming error
-/// caught by the tests of this module.
-fn register(registry: &Registry, name: &str, collector: Box<dyn prometheus::core::Collector>) {
-    if let Err(e) = registry.register(collector) {
-        panic!("metric {name} cannot be registered: {e}");
-    }
+    /// The pool's accounting metrics.
+    pub pool: PoolMetrics,
 }
 
 impl Default for Metrics {
@@ -172,7 +135,7 @@ impl Default for Metrics {
 impl Metrics {
     /// A fresh set of metrics in its own registry.
     pub fn new() -> Self {
-        let r = Registry::new();
+        let r = Declared::new();
         let beacon_node_latency = prometheus::GaugeVec::new(
             Opts::new(
                 "poolvc_beacon_node_latency_seconds",
@@ -287,6 +250,7 @@ impl Metrics {
             attestation_inclusion_ratio: inclusion,
             finalized_epoch: finalized,
             justified_epoch: justified,
+            pool: PoolMetrics::new(&r),
             registry: r,
         }
     }
@@ -294,6 +258,11 @@ impl Metrics {
     /// The registry holding every metric.
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// Every metric this module declares, in registration order (client metrics first).
+    pub fn descriptors(&self) -> Vec<Descriptor> {
+        self.registry.descriptors()
     }
 
     /// Every metric in the Prometheus text exposition format.
@@ -481,8 +450,19 @@ mod tests {
             .slashing_batch_seconds
             .with_label_values(&["block"])
             .observe(0.001);
-        let families = metrics.registry().gather();
-        assert_eq!(families.len(), 15, "every metric is registered");
+        let client: Vec<String> = metrics
+            .descriptors()
+            .into_iter()
+            .filter(|d| d.group == crate::metrics::MetricGroup::Client)
+            .map(|d| d.name)
+            .collect();
+        let families: Vec<_> = metrics
+            .registry()
+            .gather()
+            .into_iter()
+            .filter(|f| client.iter().any(|name| name == f.name()))
+            .collect();
+        assert_eq!(families.len(), 16, "every metric is registered");
         for family in &families {
             let name = family.name();
             assert!(name.starts_with("poolvc_"), "{name}");
