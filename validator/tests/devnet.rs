@@ -437,4 +437,33 @@ async fn check_accounting(
         );
         eprintln!("{}", stdout.trim());
     }
+
+    // A report with one figure changed is caught, field named.
+    let mut tampered: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report-1.json")).unwrap()).unwrap();
+    let field = &mut tampered["operators"][0]["tally"]["cl_rewards_gwei"];
+    let bumped = number(field) + 1;
+    *field = serde_json::Value::String(bumped.to_string());
+    let file = dir.join("report-1-tampered.json");
+    std::fs::write(&file, tampered.to_string()).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_poolvc"))
+        .args([
+            "report",
+            "verify",
+            "--beacon-node",
+            &net.url,
+            "--pool-api",
+            reports,
+        ])
+        .arg("--registry")
+        .arg(registry)
+        .arg(&file)
+        .output()
+        .expect("poolvc report verify runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("DIFFERS") && stdout.contains("operators[id=1].tally.cl_rewards_gwei"),
+        "{stdout}"
+    );
 }
