@@ -592,6 +592,17 @@ impl<E: EthSpec> MockBeaconNode<E> {
         self.shared.records.lock().bls_changes.clone()
     }
 
+    /// Sets a validator's withdrawal credentials (tests of the pool's credential checks).
+    pub fn set_withdrawal_credentials(&self, index: u64, credentials: Hash256) {
+        let mut chain = self.shared.chain.lock();
+        if let Some(v) = chain
+            .validators
+            .get_mut(usize::try_from(index).unwrap_or(usize::MAX))
+        {
+            v.validator.withdrawal_credentials = credentials;
+        }
+    }
+
     /// Everything refused.
     pub fn rejected(&self) -> Vec<Rejection> {
         self.shared.records.lock().rejected.clone()
