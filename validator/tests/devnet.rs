@@ -415,20 +415,7 @@ async fn check_accounting(
             .expect("canonical text");
         let file = dir.join(format!("report-{frame}.json"));
         std::fs::write(&file, canonical).unwrap();
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_poolvc"))
-            .args([
-                "report",
-                "verify",
-                "--beacon-node",
-                &net.url,
-                "--pool-api",
-                reports,
-            ])
-            .arg("--registry")
-            .arg(registry)
-            .arg(&file)
-            .output()
-            .expect("poolvc report verify runs");
+        let output = report_verify(net, reports, registry, &file);
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(
             output.status.success() && stdout.contains("matches the beacon node"),
@@ -446,24 +433,28 @@ async fn check_accounting(
     *field = serde_json::Value::String(bumped.to_string());
     let file = dir.join("report-1-tampered.json");
     std::fs::write(&file, tampered.to_string()).unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_poolvc"))
-        .args([
-            "report",
-            "verify",
-            "--beacon-node",
-            &net.url,
-            "--pool-api",
-            reports,
-        ])
-        .arg("--registry")
-        .arg(registry)
-        .arg(&file)
-        .output()
-        .expect("poolvc report verify runs");
+    let output = report_verify(net, reports, registry, &file);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains("DIFFERS") && stdout.contains("operators[id=1].tally.cl_rewards_gwei"),
         "{stdout}"
     );
+}
+
+/// Runs `poolvc report verify` on a report file against the devnet and the pool's API.
+fn report_verify(
+    net: &Devnet,
+    reports: &str,
+    registry: &Path,
+    report: &Path,
+) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_poolvc"))
+        .args(["report", "verify", "--beacon-node", &net.url])
+        .args(["--pool-api", reports])
+        .arg("--registry")
+        .arg(registry)
+        .arg(report)
+        .output()
+        .expect("poolvc report verify runs")
 }

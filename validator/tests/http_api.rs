@@ -591,3 +591,59 @@ async fn pool_info_and_tcp_serving_with_graceful_shutdown() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn recorded_inputs_snapshot_and_el_values() {
+    let f = fixture().await;
+    let app = router(f.state.clone());
+    // The snapshot of frame 0 as stored, with its root.
+    let stored = f
+        .store
+        .snapshot(0)
+        .await
+        .unwrap()
+        .expect("frame 0 snapshot");
+    let reply = get(&app, "/pool/v1/frames/0/snapshot").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let body = reply.json();
+    assert_eq!(body["data"]["frame"], "0");
+    assert_eq!(
+        body["data"]["root"].as_str().unwrap(),
+        stored.root().unwrap().to_string()
+    );
+    let served: pool_registry::FrameSnapshot =
+        serde_json::from_value(body["data"]["snapshot"].clone()).unwrap();
+    assert_eq!(served, stored);
+    assert_eq!(
+        get(&app, "/pool/v1/frames/999/snapshot").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&app, "/pool/v1/frames/x/snapshot").await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // EL values: exactly the store's for the range; bad ranges named.
+    let stored = f
+        .store
+        .el_values(types::Slot(0), types::Slot(8191))
+        .await
+        .unwrap();
+    let reply = get(&app, "/pool/v1/el-values?from_slot=0&to_slot=8191").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let served: Vec<pool_registry::ledger::ElBlockValue> =
+        serde_json::from_value(reply.json()["data"].clone()).unwrap();
+    assert_eq!(served, stored);
+    for (query, named) in [
+        ("", "from_slot"),
+        ("?from_slot=5", "to_slot"),
+        ("?from_slot=5&to_slot=4", "to_slot"),
+        ("?from_slot=0&to_slot=8192", "to_slot"),
+        ("?from_slot=0&to_slot=1&x=1", "x"),
+    ] {
+        let reply = get(&app, &format!("/pool/v1/el-values{query}")).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{query}");
+        let message = reply.json()["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(named), "{query}: {message}");
+    }
+}

@@ -90,11 +90,26 @@ async fn every_documented_path_answers_on_real_data() {
         let operations = spec["paths"][path.as_str()].as_mapping().unwrap();
         assert_eq!(operations.len(), 1, "{path}: only GET is served");
         assert!(!spec["paths"][path.as_str()]["get"]["responses"]["200"].is_null());
-        let uri = path
+        let mut uri = path
             .replace("{frame}", "0")
             .replace("{operator_id}", "1")
             .replace("{validator_index}", "0")
             .replace("{root}", &root);
+        // Required query parameters get a value (slots and epochs: 0..100 is a valid range).
+        let required: Vec<String> = spec["paths"][path.as_str()]["get"]["parameters"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == "query" && p["required"] == true)
+            .map(|p| {
+                let name = p["name"].as_str().expect("parameter name");
+                let value = if name.starts_with("to_") { "100" } else { "0" };
+                format!("{name}={value}")
+            })
+            .collect();
+        if !required.is_empty() {
+            uri = format!("{uri}?{}", required.join("&"));
+        }
         let response = app
             .clone()
             .oneshot(Request::get(&uri).body(Body::empty()).unwrap())

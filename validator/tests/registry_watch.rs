@@ -83,18 +83,31 @@ async fn file_changes_and_sighup_reload_the_registry() {
     std::fs::write(store.join("bad.toml"), "[pool]\nname = 3\n").unwrap();
     replace_link(&link, &store.join("bad.toml"));
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(handle.current().operators().len(), 2, "the old registry stays live");
+    assert_eq!(
+        handle.current().operators().len(),
+        2,
+        "the old registry stays live"
+    );
 
     // 3. An edit the watch cannot see waits for SIGHUP.
     replace_link(&link, &store.join("v2.toml"));
     tokio::time::sleep(Duration::from_secs(1)).await;
     std::fs::write(store.join("v2.toml"), registry(3)).unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(handle.current().operators().len(), 2, "not reloaded without a signal");
+    assert_eq!(
+        handle.current().operators().len(),
+        2,
+        "not reloaded without a signal"
+    );
     // SAFETY: `raise` has no memory-safety preconditions; the watcher handles SIGHUP.
     assert_eq!(unsafe { libc::raise(libc::SIGHUP) }, 0);
     assert!(wait_for(&handle, 3).await, "SIGHUP reloads");
 
     executor.shutdown(validator::executor::ShutdownReason::Requested { by: "test".into() });
-    assert!(executor.wait_for_tasks(Duration::from_secs(5)).await.is_empty());
+    assert!(
+        executor
+            .wait_for_tasks(Duration::from_secs(5))
+            .await
+            .is_empty()
+    );
 }

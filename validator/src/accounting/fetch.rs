@@ -152,6 +152,19 @@ impl<E: EthSpec> EpochFetcher<E> {
         }
     }
 
+    /// The standard answer when there is one; otherwise (no state, or an error) switches to
+    /// debug states for `slot` and answers `None`.
+    async fn settle<T>(&mut self, slot: Slot, standard: Result<Option<T>>) -> Result<Option<T>> {
+        match standard {
+            Ok(Some(value)) => Ok(Some(value)),
+            Ok(None) => self.fall_back_to_debug(slot, None).await.map(|_| None),
+            Err(error) => self
+                .fall_back_to_debug(slot, Some(error))
+                .await
+                .map(|_| None),
+        }
+    }
+
     fn state_error(epoch: Epoch, error: super::state::StateError) -> AccountingError {
         AccountingError::Input {
             epoch,
@@ -225,14 +238,9 @@ impl<E: EthSpec> EpochFetcher<E> {
             return Ok(Vec::new());
         }
         if self.access == StateAccess::Standard {
-            match self.standard_validators(epoch, slot, keys).await {
-                Ok(Some(entries)) => return Ok(entries),
-                Ok(None) => {
-                    self.fall_back_to_debug(slot, None).await?;
-                }
-                Err(error) => {
-                    self.fall_back_to_debug(slot, Some(error)).await?;
-                }
+            let standard = self.standard_validators(epoch, slot, keys).await;
+            if let Some(value) = self.settle(slot, standard).await? {
+                return Ok(value);
             }
         }
         let view = self.state_view(slot).await?;
@@ -305,14 +313,9 @@ impl<E: EthSpec> EpochFetcher<E> {
 
     async fn committees(&mut self, epoch: Epoch, end: Slot) -> Result<Vec<Committee>> {
         if self.access == StateAccess::Standard {
-            match self.standard_committees(epoch, end).await {
-                Ok(Some(committees)) => return Ok(committees),
-                Ok(None) => {
-                    self.fall_back_to_debug(end, None).await?;
-                }
-                Err(error) => {
-                    self.fall_back_to_debug(end, Some(error)).await?;
-                }
+            let standard = self.standard_committees(epoch, end).await;
+            if let Some(value) = self.settle(end, standard).await? {
+                return Ok(value);
             }
         }
         let view = self.state_view(end).await?;
@@ -381,14 +384,9 @@ impl<E: EthSpec> EpochFetcher<E> {
 
     async fn sync_committee(&mut self, epoch: Epoch, end: Slot) -> Result<SyncCommittee> {
         if self.access == StateAccess::Standard {
-            match self.standard_sync_committee(epoch, end).await {
-                Ok(Some(committee)) => return Ok(committee),
-                Ok(None) => {
-                    self.fall_back_to_debug(end, None).await?;
-                }
-                Err(error) => {
-                    self.fall_back_to_debug(end, Some(error)).await?;
-                }
+            let standard = self.standard_sync_committee(epoch, end).await;
+            if let Some(value) = self.settle(end, standard).await? {
+                return Ok(value);
             }
         }
         let view = self.state_view(end).await?;

@@ -42,5 +42,19 @@ pub enum AccountingError {
     },
 }
 
+/// The finalized checkpoint epoch of the best node's head state.
+pub async fn finalized_epoch(fallback: &crate::beacon_node::BeaconNodeFallback) -> Result<Epoch> {
+    Ok(fallback
+        .first_success("accounting: finality", |client| async move {
+            client
+                .get_finality_checkpoints(types::api::StateId::Head)
+                .await
+        })
+        .await?
+        .data
+        .finalized
+        .epoch)
+}
+
 /// Accounting results.
 pub type Result<T, E = AccountingError> = std::result::Result<T, E>;

@@ -13,7 +13,6 @@ use pool_registry::pipeline::{account_and_store, build_and_store_report, capture
 use pool_registry::report::{ReportEnvelope, ReportSigner};
 use pool_registry::{LedgerStore, Registry, RegistryHandle, StoreOutcome};
 use tokio_util::sync::CancellationToken;
-use types::api::StateId;
 use types::{ChainSpec, Epoch, EthSpec, ForkName, Hash256, PublicKeyBytes, Slot, U256};
 
 use super::Result;
@@ -214,15 +213,7 @@ impl<E: EthSpec> AccountingService<E> {
             capture_frame_snapshot(self.config.store.as_ref(), &registry, current).await?;
         }
 
-        let finalized = self
-            .fallback
-            .first_success("accounting: finality", |client| async move {
-                client.get_finality_checkpoints(StateId::Head).await
-            })
-            .await?
-            .data
-            .finalized
-            .epoch;
+        let finalized = super::finalized_epoch(&self.fallback).await?;
         let from = frames
             .first_epoch(start_frame)
             .max(self.first_accountable_epoch());

@@ -16,7 +16,6 @@ use pool_registry::report::{
     FieldDiff, FrameReport, ReportBuilder, ReportEnvelope, ReportParams, diff_reports,
 };
 use pool_registry::{FrameSnapshot, PoolConfig};
-use types::api::StateId;
 use types::{ChainSpec, Epoch, EthSpec, Hash256, PublicKeyBytes};
 
 use super::fetch::{EpochFetcher, StateAccess};
@@ -113,14 +112,7 @@ pub async fn recompute<E: EthSpec>(
         }
         (None, true) => {}
     }
-    let finalized = fallback
-        .first_success("verify: finality", |client| async move {
-            client.get_finality_checkpoints(StateId::Head).await
-        })
-        .await?
-        .data
-        .finalized
-        .epoch;
+    let finalized = super::finalized_epoch(&fallback).await?;
     if last.as_u64() + 2 > finalized.as_u64() {
         return Err(input(
             last,

@@ -260,6 +260,10 @@ fn touch_client_metrics(metrics: &Metrics) {
         .with_label_values(&["unknown"])
         .set(1);
     metrics
+        .withdrawal_credentials
+        .with_label_values(&["bls"])
+        .set(1);
+    metrics
         .slashing_refusals
         .with_label_values(&["block", "double_proposal"])
         .inc();

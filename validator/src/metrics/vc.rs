@@ -112,7 +112,7 @@ pub struct Metrics {
     /// `poolvc_validator_keys{status}`: loaded keys by beacon chain status (`unknown` when the
     /// chain does not know the key yet).
     pub validator_keys: IntGaugeVec,
-    /// `poolvc_withdrawal_credentials{check}`: loaded keys by how their withdrawal credentials
+    /// `poolvc_withdrawal_credentials{state}`: loaded keys by how their withdrawal credentials
     /// compare with the pool's (`pool`, `bls`, `foreign`, `unchecked`).
     pub withdrawal_credentials: IntGaugeVec,
     /// `poolvc_attestation_inclusion_ratio`: included / performed attestations of the last
@@ -245,7 +245,7 @@ impl Metrics {
                 &r,
                 "poolvc_withdrawal_credentials",
                 "Loaded keys by how their withdrawal credentials compare with the pool's.",
-                &["check"],
+                &["state"],
             ),
             attestation_inclusion_ratio: inclusion,
             finalized_epoch: finalized,
