@@ -24,7 +24,11 @@
 #       (npm ci + patch; idempotent) and verify the patch.
 #   scripts/devnet.sh beacon --run-dir DIR [--rest-port PORT] [--p2p-port PORT]
 #                            [--validators N] [--genesis-time UNIX | --genesis-delay SECS]
+#                            [--param KEY=VALUE]...
 #       Run the beacon node in the foreground (exec: signals go straight to Lodestar).
+#       --param (repeatable) passes a chain config value to Lodestar (--params.KEY VALUE), e.g.
+#       --param SHARD_COMMITTEE_PERIOD=1 so validators may exit one epoch after genesis; the
+#       values the script sets itself (slot time, fork epochs) cannot be overridden.
 #
 # Loopback only: REST on 127.0.0.1, p2p on 127.0.0.1 with discovery off.
 set -euo pipefail
@@ -76,10 +80,33 @@ cmd_install() {
   log "Lodestar installed and patched"
 }
 
+# The chain config values cmd_beacon sets itself: a second value would reach Lodestar as a list.
+FIXED_PARAMS=(SECONDS_PER_SLOT ALTAIR_FORK_EPOCH BELLATRIX_FORK_EPOCH CAPELLA_FORK_EPOCH)
+
+# Checks one --param KEY=VALUE and prints it as Lodestar's `--params.KEY=VALUE`.
+chain_param() {
+  local spec="$1" key value fixed
+  [[ "$spec" == *=* ]] || die "beacon: --param $spec: expected KEY=VALUE"
+  key="${spec%%=*}"
+  value="${spec#*=}"
+  [[ "$key" =~ ^[A-Z][A-Z0-9_]*$ ]] \
+    || die "beacon: --param $spec: KEY must be a chain config name such as SHARD_COMMITTEE_PERIOD"
+  [[ -n "$value" && "$value" =~ ^[A-Za-z0-9_x.-]+$ ]] \
+    || die "beacon: --param $spec: VALUE must be a non-empty number, hex or name"
+  for fixed in "${FIXED_PARAMS[@]}"; do
+    [[ "$key" != "$fixed" ]] || die "beacon: --param $key: the script sets $key itself"
+  done
+  printf -- '--params.%s=%s' "$key" "$value"
+}
+
 cmd_beacon() {
   local run_dir="" rest_port=9596 p2p_port="" validators=64 genesis_time="" delay=25
+  local params=()
   while [[ $# -gt 0 ]]; do
     case "$1" in
+      --param)
+        [[ $# -ge 2 ]] || die "beacon: --param needs KEY=VALUE"
+        params+=("$(chain_param "$2")"); shift 2 ;;
       --run-dir) run_dir="$2"; shift 2 ;;
       --rest-port) rest_port="$2"; shift 2 ;;
       --p2p-port) p2p_port="$2"; shift 2 ;;
@@ -103,7 +130,8 @@ cmd_beacon() {
     --params.BELLATRIX_FORK_EPOCH 0 --params.CAPELLA_FORK_EPOCH 0 \
     --execution.engineMock \
     --rest.address 127.0.0.1 --rest.port "$rest_port" --rest.namespace '*' \
-    --listenAddress 127.0.0.1 --port "$p2p_port" --discv5 false
+    --listenAddress 127.0.0.1 --port "$p2p_port" --discv5 false \
+    ${params[@]+"${params[@]}"}
 }
 
 PIDS=()
@@ -269,7 +297,7 @@ main() {
     install) cmd_install "$@" ;;
     beacon) cmd_beacon "$@" ;;
     run) cmd_run "$@" ;;
-    help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' ;;
+    help) sed -n '2,/^set -euo pipefail$/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' ;;
     *) die "unknown command $command (install | beacon | run)" ;;
   esac
 }

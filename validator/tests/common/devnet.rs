@@ -147,6 +147,16 @@ pub(crate) struct Devnet {
 impl Devnet {
     /// Starts Lodestar with `validators` genesis validators and genesis `delay` seconds from now.
     pub(crate) fn start(run_dir: &Path, validators: u64, delay: u64) -> Self {
+        Self::start_with_params(run_dir, validators, delay, &[])
+    }
+
+    /// As [`Devnet::start`], with chain config overrides (`scripts/devnet.sh beacon --param`).
+    pub(crate) fn start_with_params(
+        run_dir: &Path,
+        validators: u64,
+        delay: u64,
+        params: &[(&str, &str)],
+    ) -> Self {
         let rest_port = free_port();
         let p2p_port = free_port();
         let genesis_time = now() + delay;
@@ -162,6 +172,11 @@ impl Devnet {
             .args(["--p2p-port", &p2p_port.to_string()])
             .args(["--validators", &validators.to_string()])
             .args(["--genesis-time", &genesis_time.to_string()])
+            .args(
+                params
+                    .iter()
+                    .flat_map(|(key, value)| ["--param".to_owned(), format!("{key}={value}")]),
+            )
             .stdout(Stdio::from(log.try_clone().expect("log handle")))
             .stderr(Stdio::from(log));
         let beacon = Process::spawn("lodestar", command);
