@@ -239,7 +239,7 @@ async fn run<E: EthSpec>(
 ) -> Result<Verification> {
     let inputs = gather(args, report, registry, spec.slots_per_epoch).await?;
     let mut config = FallbackConfig::new::<E>();
-    config.expected_genesis = Some(genesis.clone());
+    config.expected_genesis = Some(genesis);
     config.expected_spec = Some(spec.clone());
     let fallback = Arc::new(BeaconNodeFallback::new(vec![client], config));
     fallback.update_all_health().await;
