@@ -340,6 +340,7 @@ fn requests_per_epoch(keys: u64) -> BTreeMap<String, usize> {
                 doppelganger_epochs: 0,
                 ..DutyConfig::default()
             },
+            keymanager: None,
         };
         let (genesis, spec) = client::bootstrap(
             &config.beacon_nodes,

@@ -4,7 +4,7 @@
 //! - [`batch`]: the batch signer (one hash-to-curve per message, all cores);
 //! - [`keystore`]: EIP-2335 keystores; [`derivation`]: EIP-2333/2334, BIP-39, interop keys;
 //! - [`loader`] and [`cache`]: loading thousands of keystores in parallel, and the key cache that
-//!   makes restarts cost one KDF;
+//!   makes restarts cost one KDF; [`keyfiles`]: adding and removing keystores at run time;
 //! - [`Signer`]: the async seam the validator signs through, with [`LocalSigner`] behind it.
 
 pub mod batch;
@@ -14,6 +14,7 @@ pub mod derivation;
 mod error;
 pub mod fs;
 mod hex_serde;
+pub mod keyfiles;
 pub mod keystore;
 pub mod loader;
 mod local;

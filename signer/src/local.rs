@@ -85,6 +85,22 @@ impl LocalSigner {
         self.len() == 0
     }
 
+    /// Rebuilds the key cache for the keystores now in `keystores_dir` with the keys held here
+    /// (see [`crate::cache::rewrite`]); call from a blocking context after keys were added or
+    /// removed at run time.
+    pub fn rewrite_key_cache(
+        &self,
+        cache_file: &std::path::Path,
+        keystores_dir: &std::path::Path,
+        passwords: &crate::loader::PasswordSource,
+        params: crate::cache::CacheParams,
+    ) -> Result<crate::cache::CacheUpdate> {
+        let keys = self.snapshot();
+        crate::cache::rewrite(cache_file, keystores_dir, passwords, params, |pubkey| {
+            keys.get(pubkey).cloned()
+        })
+    }
+
     fn snapshot(&self) -> Arc<KeyMap> {
         Arc::clone(&self.keys.read())
     }

@@ -4,7 +4,8 @@
 //! for a node if none answers yet), pick the preset and dispatch the generic client, check every
 //! node against that chain (genesis root, config, preset), open slashing protection bound to the
 //! genesis validators root, load the keys (key cache), register them for slashing protection,
-//! decide doppelganger holding, start the services.
+//! decide doppelganger holding, start the services (and the Keymanager API when configured; its
+//! token file and port are checked first, before anything else starts).
 //!
 //! Shutdown: a requested stop (signal) cancels the shutdown token: services stop taking new
 //! duties, in-flight signing and publishing finish (services only watch the token between
@@ -16,8 +17,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use signer::Signer;
-use signer::loader::{LoadOptions, load_keys};
+use signer::loader::{LoadOptions, PasswordSource, load_keys};
+use signer::{LocalSigner, Signer};
 use slashing_protection::{
     Observed, PostgresConfig, PostgresStore, SlashingProtection, SqliteConfig, SqliteStore,
 };
@@ -32,6 +33,7 @@ use crate::clock::SlotClock;
 use crate::config::{Config, SlashingDb};
 use crate::error::{Error, Result};
 use crate::executor::{ShutdownReason, ShutdownReceiver, TaskExecutor};
+use crate::http::keymanager;
 use crate::metrics::{Metrics, SlashingMetrics};
 use crate::services::aggregation::AggregationService;
 use crate::services::attestation::AttestationService;
@@ -62,6 +64,7 @@ pub struct RunningClient {
     shutdown: ShutdownReceiver,
     metrics: Arc<Metrics>,
     slashing: Arc<dyn SlashingProtection>,
+    keymanager: Option<std::net::SocketAddr>,
 }
 
 impl std::fmt::Debug for RunningClient {
@@ -86,6 +89,11 @@ impl RunningClient {
     /// The slashing protection store.
     pub fn slashing_protection(&self) -> &Arc<dyn SlashingProtection> {
         &self.slashing
+    }
+
+    /// Where the Keymanager API listens, when it is served.
+    pub fn keymanager_addr(&self) -> Option<std::net::SocketAddr> {
+        self.keymanager
     }
 
     /// Runs until `stop` completes (with who asked) or the client fails; then shuts down
@@ -226,8 +234,19 @@ pub async fn open_slashing_protection(
     })
 }
 
-/// Loads the configured keystores (with the key cache) on the blocking pool.
-async fn load_signer(config: &Config) -> Result<Arc<dyn Signer>> {
+/// Loads the configured keystores (with the key cache) on the blocking pool. With the
+/// Keymanager API a start without keys is fine (keys can be imported); the directories are
+/// created when missing.
+async fn load_signer(config: &Config) -> Result<Arc<LocalSigner>> {
+    if config.keymanager.is_some() {
+        let mut dirs = vec![config.keys.keystores_dir.clone()];
+        if let PasswordSource::PerKeyFiles(secrets) = &config.keys.passwords {
+            dirs.push(secrets.clone());
+        }
+        for dir in dirs {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+        }
+    }
     let mut options = LoadOptions::new(&config.keys.keystores_dir, config.keys.passwords.clone());
     options.cache_file = config.keys.key_cache.clone();
     let report = tokio::task::spawn_blocking(move || load_keys(&options))
@@ -241,13 +260,19 @@ async fn load_signer(config: &Config) -> Result<Arc<dyn Signer>> {
         );
     }
     if report.keys.is_empty() {
-        return Err(Error::Config(format!(
-            "no validator key loaded from {}",
-            config.keys.keystores_dir.display()
-        )));
+        if config.keymanager.is_none() {
+            return Err(Error::Config(format!(
+                "no validator key loaded from {}",
+                config.keys.keystores_dir.display()
+            )));
+        }
+        tracing::warn!(
+            keystores = %config.keys.keystores_dir.display(),
+            "no validator key loaded; import keys through the Keymanager API"
+        );
     }
     tracing::info!(keys = report.keys.len(), source = ?report.source, "validator keys loaded");
-    Ok(Arc::new(signer::LocalSigner::from_loaded_keys(report.keys)))
+    Ok(Arc::new(LocalSigner::from_loaded_keys(report.keys)))
 }
 
 /// Starts the client for a chain whose genesis and config are known.
@@ -298,12 +323,20 @@ async fn start_with<E: EthSpec>(
         ));
     }
 
+    // A bad token file or a busy port stops the start before anything else happens.
+    let keymanager_listener = match &config.keymanager {
+        Some(settings) => Some(keymanager::bind(settings).await?),
+        None => None,
+    };
     let clock = SlotClock::from_spec(genesis.genesis_time, &spec);
     let slashing = open_slashing_protection(&config.slashing_db, gvr, &metrics).await?;
     tracing::info!(database = %config.slashing_db, "slashing protection opened");
-    let signer = match keys {
-        Keys::FromConfig => load_signer(config).await?,
-        Keys::Signer(signer) => signer,
+    let (signer, local): (Arc<dyn Signer>, Option<Arc<LocalSigner>>) = match keys {
+        Keys::FromConfig => {
+            let local = load_signer(config).await?;
+            (local.clone(), Some(local))
+        }
+        Keys::Signer(signer) => (signer, None),
     };
     let pubkeys = signer.public_keys();
     slashing.register_validators(&pubkeys).await?;
@@ -374,6 +407,21 @@ async fn start_with<E: EthSpec>(
     if !plan.held.is_empty() {
         DoppelgangerService::new(ctx.clone(), plan, executor.clone()).spawn(&executor);
     }
+    let keymanager_addr = match (keymanager_listener, &config.keymanager) {
+        (Some(bound), Some(settings)) => {
+            let state = keymanager::Keymanager::new(keymanager::KeymanagerParts {
+                ctx: ctx.clone(),
+                local,
+                executor: executor.clone(),
+                keys: config.keys.clone(),
+                doppelganger_epochs: config.duties.doppelganger_epochs,
+                decrypt_threads: settings.decrypt_threads,
+            })
+            .await?;
+            Some(keymanager::spawn(bound, state, &executor)?)
+        }
+        _ => None,
+    };
     tracing::info!(
         keys = store.num_keys(),
         active = store.active_indices().len(),
@@ -385,5 +433,6 @@ async fn start_with<E: EthSpec>(
         shutdown,
         metrics,
         slashing,
+        keymanager: keymanager_addr,
     })
 }

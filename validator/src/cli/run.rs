@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 use signer::loader::PasswordSource;
 use types::ExecutionAddress;
 
+use crate::cli::keymanager::KeymanagerArgs;
 use crate::config::{
     BuilderMode, Config, DEFAULT_DOPPELGANGER_EPOCHS, DEFAULT_GAS_LIMIT, DutyConfig, FeePolicy,
     KEY_CACHE_FILE, KeySource, LogFormat, SLASHING_DB_FILE, SlashingDb, all_publications,
@@ -39,6 +40,9 @@ pub struct RunArgs {
     /// Logging.
     #[command(flatten)]
     pub log: LogArgs,
+    /// The Keymanager API.
+    #[command(flatten)]
+    pub keymanager: KeymanagerArgs,
 }
 
 /// Which publications go to every beacon node.
@@ -267,6 +271,7 @@ impl RunArgs {
             duties: self
                 .duties
                 .to_config(self.doppelganger.doppelganger_epochs)?,
+            keymanager: self.keymanager.to_config(&self.datadir)?,
         })
     }
 }

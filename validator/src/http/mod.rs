@@ -1,9 +1,11 @@
 //! HTTP servers of the client: the read-only reports API (`/pool/v1/…`) and the auditors'
-//! dashboard (`/dashboard/…`), served together on one listener.
+//! dashboard (`/dashboard/…`), served together on one listener; the Keymanager API
+//! ([`keymanager`], bearer token, its own listener).
 //!
 //! Invariants:
-//! - everything here is read-only: handlers read the [`pool_registry::LedgerStore`] and the
-//!   registry and never write;
+//! - the reports API and the dashboard are read-only: handlers read the
+//!   [`pool_registry::LedgerStore`] and the registry and never write (the Keymanager API, which
+//!   does change keys and settings, states its own invariants);
 //! - every response is bounded: request bodies are refused past a small limit, requests time
 //!   out, list endpoints page with a maximum page size, connections are capped and a client
 //!   that does not finish sending its headers in time is dropped;
@@ -16,11 +18,12 @@
 pub mod dashboard;
 mod error;
 pub mod format;
+pub mod keymanager;
 pub mod reports;
 mod server;
 mod state;
 pub mod verify;
 
 pub use error::{ApiError, Error, Result};
-pub use server::{ServerLimits, serve, serve_with_limits};
+pub use server::{ServerLimits, serve, serve_as, serve_with_limits};
 pub use state::{ChainInfo, ReportsState, RequestLimits};

@@ -1,4 +1,5 @@
-//! The HTTP/1.1 accept loop shared by the reports API and the dashboard.
+//! The HTTP/1.1 accept loop shared by the HTTP servers (reports API and dashboard, Keymanager
+//! API).
 //!
 //! Why not `axum::serve`: it sets no header-read timeout and no connection cap, so one client
 //! opening many idle connections could exhaust the process. Here every connection holds a
@@ -58,8 +59,26 @@ pub async fn serve_with_limits(
     shutdown: CancellationToken,
     limits: ServerLimits,
 ) -> Result<()> {
+    serve_as(
+        "reports API and dashboard",
+        listener,
+        router,
+        shutdown,
+        limits,
+    )
+    .await
+}
+
+/// [`serve_with_limits`] for the server called `name` in the logs.
+pub async fn serve_as(
+    name: &'static str,
+    listener: TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+    limits: ServerLimits,
+) -> Result<()> {
     let addr = listener.local_addr().map_err(Error::LocalAddr)?;
-    tracing::info!(%addr, "reports API and dashboard listening");
+    tracing::info!(%addr, server = name, "HTTP server listening");
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     loop {
@@ -77,7 +96,7 @@ pub async fn serve_with_limits(
                 Ok(accepted) => accepted,
                 Err(error) => {
                     // Transient (e.g. out of file descriptors): back off instead of spinning.
-                    tracing::warn!(%addr, %error, "reports API: accepting a connection failed");
+                    tracing::warn!(%addr, server = name, %error, "accepting a connection failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -94,18 +113,19 @@ pub async fn serve_with_limits(
         // One short-lived task per connection, like any HTTP server; it ends with the connection.
         tokio::spawn(async move {
             if let Err(error) = connection.await {
-                tracing::debug!(%peer, %error, "reports API: connection ended with an error");
+                tracing::debug!(%peer, server = name, %error, "connection ended with an error");
             }
             drop(permit);
         });
     }
     drop(listener);
     tokio::select! {
-        () = graceful.shutdown() => tracing::info!(%addr, "reports API and dashboard stopped"),
+        () = graceful.shutdown() => tracing::info!(%addr, server = name, "HTTP server stopped"),
         () = tokio::time::sleep(limits.shutdown_grace) => tracing::warn!(
             %addr,
+            server = name,
             grace_ms = limits.shutdown_grace.as_millis() as u64,
-            "reports API: connections still open after the shutdown grace period; dropping them"
+            "connections still open after the shutdown grace period; dropping them"
         ),
     }
     Ok(())

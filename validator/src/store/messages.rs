@@ -108,6 +108,7 @@ impl<E: EthSpec> ValidatorStore<E> {
         pubkey: PublicKeyBytes,
         epoch: Epoch,
     ) -> Result<SignatureBytes> {
+        let _permit = self.signing_permit().await;
         self.ensure_enabled(&pubkey)?;
         let root = epoch.signing_root(self.domain(DomainKind::Randao, epoch));
         self.sign_roots(Duty::Randao, vec![(root, pubkey)])
@@ -122,6 +123,7 @@ impl<E: EthSpec> ValidatorStore<E> {
         &self,
         items: &[(PublicKeyBytes, Slot)],
     ) -> Result<Vec<Option<SignatureBytes>>> {
+        let _permit = self.signing_permit().await;
         let roots = items
             .iter()
             .map(|(pubkey, slot)| {
@@ -138,6 +140,7 @@ impl<E: EthSpec> ValidatorStore<E> {
         &self,
         items: Vec<AggregateToSign<E>>,
     ) -> Result<Vec<(PublicKeyBytes, SignedAggregateAndProof<E>)>> {
+        let _permit = self.signing_permit().await;
         let (items, _held) = self.partition_enabled(items, |item| item.pubkey);
         let roots = items
             .iter()
@@ -168,6 +171,7 @@ impl<E: EthSpec> ValidatorStore<E> {
         block_root: Hash256,
         members: &[(PublicKeyBytes, u64)],
     ) -> Result<Vec<SyncCommitteeMessage>> {
+        let _permit = self.signing_permit().await;
         let (members, _held) = self.partition_enabled(members.to_vec(), |m| m.0);
         let epoch = self.spec.compute_epoch_at_slot(slot);
         let root = block_root.signing_root(self.domain(DomainKind::SyncCommittee, epoch));
@@ -195,6 +199,7 @@ impl<E: EthSpec> ValidatorStore<E> {
         &self,
         items: &[SyncSelection],
     ) -> Result<Vec<Option<SignatureBytes>>> {
+        let _permit = self.signing_permit().await;
         let roots = items
             .iter()
             .map(|item| {
@@ -215,6 +220,7 @@ impl<E: EthSpec> ValidatorStore<E> {
         &self,
         items: Vec<ContributionToSign<E>>,
     ) -> Result<Vec<SignedContributionAndProof<E>>> {
+        let _permit = self.signing_permit().await;
         let (items, _held) = self.partition_enabled(items, |item| item.pubkey);
         let roots = items
             .iter()
@@ -242,6 +248,7 @@ impl<E: EthSpec> ValidatorStore<E> {
         &self,
         items: Vec<ValidatorRegistrationV1>,
     ) -> Result<Vec<SignedValidatorRegistrationV1>> {
+        let _permit = self.signing_permit().await;
         let (items, _held) = self.partition_enabled(items, |item| item.pubkey);
         // The builder domain ignores the epoch (genesis fork version, zero genesis root).
         let domain = self.domain(DomainKind::ApplicationBuilder, Epoch(0));
@@ -264,6 +271,7 @@ impl<E: EthSpec> ValidatorStore<E> {
         exit: VoluntaryExit,
         current_epoch: Epoch,
     ) -> Result<SignedVoluntaryExit> {
+        let _permit = self.signing_permit().await;
         self.ensure_enabled(&pubkey)?;
         let info = self.key(&pubkey).ok_or(Error::UnknownValidator(pubkey))?;
         if info.index != Some(exit.validator_index) {

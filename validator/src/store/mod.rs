@@ -12,9 +12,14 @@
 //! - a block paying a fee recipient the pool's policy does not allow is refused before slashing
 //!   protection and signing, logged at error level and counted
 //!   (`poolvc_pool_safety_refusals_total`);
-//! - a block whose slot, proposer or fork differs from the duty is refused.
+//! - a block whose slot, proposer or fork differs from the duty is refused;
+//! - keys added at run time start held (see [`ValidatorStore::add_keys`]); once
+//!   [`ValidatorStore::remove_keys`] returns, no signing operation with the removed keys is in
+//!   flight and none can start (every signing entry point holds the signing gate's read side
+//!   from its key check to its last signature).
 
 mod definitions;
+mod keys;
 mod messages;
 mod registry;
 mod slashable;
@@ -51,6 +56,8 @@ pub struct ValidatorStore<E: EthSpec> {
     definitions: Mutex<Definitions>,
     fee_policy: Option<FeePolicy>,
     metrics: Arc<Metrics>,
+    /// Read by every signing operation, written to remove keys (see the module invariant).
+    signing_gate: tokio::sync::RwLock<()>,
     _preset: PhantomData<E>,
 }
 
@@ -96,6 +103,7 @@ impl<E: EthSpec> ValidatorStore<E> {
             definitions: Mutex::new(parts.definitions),
             fee_policy: parts.fee_policy,
             metrics: parts.metrics,
+            signing_gate: tokio::sync::RwLock::new(()),
             _preset: PhantomData,
         }
     }

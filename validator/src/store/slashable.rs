@@ -89,11 +89,19 @@ impl<E: EthSpec> ValidatorStore<E> {
         &self,
         items: Vec<AttestationToSign>,
     ) -> Result<AttestationBatch> {
+        let _permit = self.signing_permit().await;
         let started = Instant::now();
         let (enabled, held) = self.partition_enabled(items, |item| item.pubkey);
         let mut refused: Vec<(AttestationToSign, String)> = held
             .into_iter()
-            .map(|item| (item, "held by doppelganger protection".to_owned()))
+            .map(|item| {
+                let reason = if self.key(&item.pubkey).is_some() {
+                    "held by doppelganger protection"
+                } else {
+                    "key no longer loaded"
+                };
+                (item, reason.to_owned())
+            })
             .collect();
 
         let mut domains: HashMap<Epoch, Hash256> = HashMap::new();
@@ -176,6 +184,7 @@ impl<E: EthSpec> ValidatorStore<E> {
         duty: &ProposalDuty,
         block: ProducedBlock<E>,
     ) -> Result<SignedProducedBlock<E>> {
+        let _permit = self.signing_permit().await;
         let started = Instant::now();
         self.ensure_enabled(&duty.pubkey)?;
         let expected_fork = self.spec.fork_name_at_slot(duty.slot);

@@ -59,6 +59,7 @@ pub(crate) fn config(datadir: &Path, nodes: &[String], doppelganger_epochs: u64)
             doppelganger_epochs,
             ..DutyConfig::default()
         },
+        keymanager: None,
     }
 }
 
