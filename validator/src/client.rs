@@ -13,18 +13,19 @@
 //! fails or exits, or a doppelganger detection, ends the client with
 //! [`ShutdownReason::Failure`] naming the task.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use signer::loader::{LoadOptions, PasswordSource, load_keys};
-use signer::{LocalSigner, Signer};
+use signer::{CompositeSigner, LocalSigner, Signer};
 use slashing_protection::{
     Observed, PostgresConfig, PostgresStore, SlashingProtection, SqliteConfig, SqliteStore,
 };
 use tokio_util::sync::CancellationToken;
 use types::api::GenesisData;
-use types::{ChainSpec, EthSpec, MainnetEthSpec, MinimalEthSpec, Preset};
+use types::{ChainSpec, EthSpec, MainnetEthSpec, MinimalEthSpec, Preset, PublicKeyBytes};
 
 use crate::beacon_node::{
     BeaconNodeClient, BeaconNodeFallback, EventService, EventsConfig, FallbackConfig, Timeouts,
@@ -275,6 +276,38 @@ async fn load_signer(config: &Config) -> Result<Arc<LocalSigner>> {
     Ok(Arc::new(LocalSigner::from_loaded_keys(report.keys)))
 }
 
+/// Adds every key the remote signer at `url` lists (except keys held locally) and returns
+/// them.
+async fn add_configured_remote_keys(
+    composite: &CompositeSigner,
+    url: &str,
+) -> Result<HashSet<PublicKeyBytes>> {
+    let remote = composite.remote_signer(url)?;
+    let listed = remote.public_keys().await.map_err(|e| {
+        Error::Config(format!(
+            "--remote-signer-url: cannot list the remote signer's keys: {e}"
+        ))
+    })?;
+    let mut added = HashSet::new();
+    for pubkey in listed {
+        match composite.add_remote(pubkey, url) {
+            Ok(true) => {
+                added.insert(pubkey);
+            }
+            Ok(false) => {
+                tracing::warn!(%pubkey, "key both local and on the remote signer; signing locally");
+            }
+            Err(error) => {
+                return Err(Error::Config(format!(
+                    "--remote-signer-url lists an unusable key {pubkey}: {error}"
+                )));
+            }
+        }
+    }
+    tracing::info!(url = %remote.url(), keys = added.len(), "remote signer keys loaded");
+    Ok(added)
+}
+
 /// Starts the client for a chain whose genesis and config are known.
 pub async fn start(
     config: &Config,
@@ -331,15 +364,19 @@ async fn start_with<E: EthSpec>(
     let clock = SlotClock::from_spec(genesis.genesis_time, &spec);
     let slashing = open_slashing_protection(&config.slashing_db, gvr, &metrics).await?;
     tracing::info!(database = %config.slashing_db, "slashing protection opened");
-    let (signer, local): (Arc<dyn Signer>, Option<Arc<LocalSigner>>) = match keys {
+    let (signer, managed): (Arc<dyn Signer>, Option<Arc<CompositeSigner>>) = match keys {
         Keys::FromConfig => {
             let local = load_signer(config).await?;
-            (local.clone(), Some(local))
+            let composite = Arc::new(CompositeSigner::new(local, config.remote_signer.config));
+            (composite.clone(), Some(composite))
         }
         Keys::Signer(signer) => (signer, None),
     };
-    let pubkeys = signer.public_keys();
-    slashing.register_validators(&pubkeys).await?;
+    // Keys of `--remote-signer-url`: given by the configuration, not removable through the API.
+    let mut configured_remote = HashSet::new();
+    if let (Some(composite), Some(url)) = (&managed, &config.remote_signer.url) {
+        configured_remote = add_configured_remote_keys(composite, url).await?;
+    }
     let defaults = Defaults {
         fee_recipient: config
             .duties
@@ -352,8 +389,31 @@ async fn start_with<E: EthSpec>(
         &config.definitions_path(),
         defaults,
         config.duties.fee_policy,
-        &pubkeys,
+        &signer.public_keys(),
     )?;
+    // Remote keys imported through the Keymanager API earlier.
+    if let Some(composite) = &managed {
+        for (pubkey, url) in definitions.remote_keys() {
+            match composite.add_remote(pubkey, &url) {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(%pubkey, %url, "remote key already loaded (a local keystore or --remote-signer-url); the definition's remote signer is not used")
+                }
+                Err(error) => {
+                    return Err(Error::Config(format!(
+                        "{}: remote key {pubkey}: {error}",
+                        config.definitions_path().display()
+                    )));
+                }
+            }
+        }
+        let remote = composite.remote_keys().len();
+        if remote > 0 {
+            tracing::info!(remote, "remote keys loaded");
+        }
+    }
+    let pubkeys = signer.public_keys();
+    slashing.register_validators(&pubkeys).await?;
     let store = Arc::new(ValidatorStore::<E>::new(StoreParts {
         signer,
         slashing: slashing.clone(),
@@ -411,7 +471,9 @@ async fn start_with<E: EthSpec>(
         (Some(bound), Some(settings)) => {
             let state = keymanager::Keymanager::new(keymanager::KeymanagerParts {
                 ctx: ctx.clone(),
-                local,
+                signer: managed,
+                configured_remote,
+                remote_default_url: config.remote_signer.url.clone(),
                 executor: executor.clone(),
                 keys: config.keys.clone(),
                 doppelganger_epochs: config.duties.doppelganger_epochs,

@@ -175,6 +175,17 @@ pub fn default_decrypt_threads() -> usize {
         .clamp(1, 4)
 }
 
+/// Remote signing (`--remote-signer-url` and its settings).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoteSignerSettings {
+    /// A Web3Signer-compatible remote signer whose keys (`GET /api/v1/eth2/publicKeys`) are
+    /// loaded at start.
+    pub url: Option<String>,
+    /// Timeout and concurrency of every remote signer (also those of remote keys imported
+    /// through the Keymanager API).
+    pub config: signer::remote::RemoteSignerConfig,
+}
+
 /// Everything `poolvc run` needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -192,6 +203,8 @@ pub struct Config {
     pub duties: DutyConfig,
     /// The Keymanager API (`None`: not served).
     pub keymanager: Option<KeymanagerConfig>,
+    /// Remote signing.
+    pub remote_signer: RemoteSignerSettings,
 }
 
 impl Config {

@@ -1,13 +1,14 @@
 //! The command line (clap derive, one struct per concern).
 //!
 //! - `poolvc run`: the validator client ([`run::RunArgs`], the Keymanager API flags in
-//!   [`keymanager::KeymanagerArgs`]);
+//!   [`keymanager::KeymanagerArgs`], remote signing in [`remote_signer::RemoteSignerArgs`]);
 //! - `poolvc keys interop`: deterministic devnet keystores ([`keys::KeysCommand`]);
 //! - `poolvc slashing-protection import|export`: EIP-3076 interchange files
 //!   ([`slashing_protection::SlashingProtectionCommand`]).
 
 pub mod keymanager;
 pub mod keys;
+pub mod remote_signer;
 pub mod run;
 pub mod slashing_protection;
 

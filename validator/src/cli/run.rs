@@ -8,6 +8,7 @@ use signer::loader::PasswordSource;
 use types::ExecutionAddress;
 
 use crate::cli::keymanager::KeymanagerArgs;
+use crate::cli::remote_signer::RemoteSignerArgs;
 use crate::config::{
     BuilderMode, Config, DEFAULT_DOPPELGANGER_EPOCHS, DEFAULT_GAS_LIMIT, DutyConfig, FeePolicy,
     KEY_CACHE_FILE, KeySource, LogFormat, SLASHING_DB_FILE, SlashingDb, all_publications,
@@ -43,6 +44,9 @@ pub struct RunArgs {
     /// The Keymanager API.
     #[command(flatten)]
     pub keymanager: KeymanagerArgs,
+    /// Remote signing.
+    #[command(flatten)]
+    pub remote_signer: RemoteSignerArgs,
 }
 
 /// Which publications go to every beacon node.
@@ -272,6 +276,7 @@ impl RunArgs {
                 .duties
                 .to_config(self.doppelganger.doppelganger_epochs)?,
             keymanager: self.keymanager.to_config(&self.datadir)?,
+            remote_signer: self.remote_signer.to_config()?,
         })
     }
 }

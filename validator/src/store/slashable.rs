@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use signer::{BlockMessage, Signable};
 use slashing_protection::{AttestationRequest, BlockRequest};
 use tree_hash::TreeHash;
 use types::block::{ProducedBlock, SignedProducedBlock};
 use types::{
-    AttestationData, DomainKind, Epoch, EthSpec, Hash256, PublicKeyBytes, SignatureBytes,
+    AttestationData, DomainKind, Epoch, EthSpec, ForkName, Hash256, PublicKeyBytes, SignatureBytes,
     SignedRoot, Slot, compute_signing_root,
 };
 
@@ -133,6 +134,10 @@ impl<E: EthSpec> ValidatorStore<E> {
                 .iter()
                 .copied()
                 .zip(enabled.iter().map(|item| item.pubkey)),
+            |i| {
+                let data = enabled[i].data;
+                self.message(data.target.epoch, Signable::Attestation(data))
+            },
         );
 
         let mut signed = Vec::with_capacity(enabled.len());
@@ -151,19 +156,27 @@ impl<E: EthSpec> ValidatorStore<E> {
                     )),
                 ));
             }
-            let signatures = signatures?;
+            let mut signatures = signatures?;
             for ((item, check), (group, position)) in enabled.into_iter().zip(checks).zip(positions)
             {
                 match check {
                     Ok(_) => {
                         let signature = signatures
-                            .get(group)
-                            .and_then(|g| g.get(position))
-                            .copied()
+                            .get_mut(group)
+                            .and_then(|g| g.get_mut(position))
+                            .map(|slot| {
+                                std::mem::replace(slot, Err(signer::Error::SignerIncomplete))
+                            })
                             .ok_or(Error::SignerOutput(
                                 "fewer attestation signatures than requested",
                             ))?;
-                        signed.push((item, signature));
+                        match signature {
+                            Ok(signature) => signed.push((item, signature)),
+                            // Recorded but not signed: safe, the duty is lost.
+                            Err(error) => {
+                                refused.push((item, format!("the signer failed: {error}")))
+                            }
+                        }
                     }
                     Err(reason) => refused.push((item, reason.to_string())),
                 }
@@ -255,16 +268,41 @@ impl<E: EthSpec> ValidatorStore<E> {
                 reason,
             });
         }
+        let header = match &block {
+            ProducedBlock::Full(b) => b.block_header(),
+            ProducedBlock::Contents(c) => c.block.block_header(),
+            ProducedBlock::Blinded(b) => b.block_header(),
+        };
+        let fork = block.fork_name();
+        let block_message = if fork >= ForkName::Bellatrix {
+            BlockMessage::Header(header)
+        } else {
+            // Plain containers always encode; Null would only make a remote refuse.
+            BlockMessage::Full(serde_json::to_value(&block).unwrap_or_default())
+        };
+        let message = self.message(
+            self.spec.compute_epoch_at_slot(duty.slot),
+            Signable::Block {
+                fork,
+                block: block_message,
+            },
+        );
         let mut signatures = self
             .sign_grouped(vec![signer::SigningGroup {
                 signing_root,
+                message,
                 pubkeys: vec![duty.pubkey],
             }])
             .await?;
         let signature = signatures
             .pop()
             .and_then(|mut g| g.pop())
-            .ok_or(Error::SignerOutput("no block signature"))?;
+            .ok_or(Error::SignerOutput("no block signature"))?
+            .map_err(|error| {
+                // Recorded but not signed: safe, the proposal is lost.
+                tracing::error!(pubkey = %duty.pubkey, slot = %duty.slot, %error, "block not signed: the signer failed");
+                Error::Signer(error)
+            })?;
         self.metrics
             .signing_batch(Duty::Block, 1, started.elapsed());
         Ok(block.into_signed(signature))

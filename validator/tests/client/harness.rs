@@ -60,6 +60,7 @@ pub(crate) fn config(datadir: &Path, nodes: &[String], doppelganger_epochs: u64)
             ..DutyConfig::default()
         },
         keymanager: None,
+        remote_signer: Default::default(),
     }
 }
 

@@ -82,7 +82,7 @@ pub(super) async fn delete<E: EthSpec>(
     if !to_remove.is_empty() {
         // Stop first: once this returns, nothing can be signed with these keys any more.
         store.remove_keys(&to_remove).await;
-        if let Some(local) = &km.local {
+        if let Some(local) = km.local() {
             for pubkey in &to_remove {
                 local.remove_key(pubkey);
             }

@@ -128,7 +128,7 @@ pub(super) async fn import<E: EthSpec>(
         })
         .collect();
 
-    let Some(local) = km.local.clone() else {
+    let Some(local) = km.local().cloned() else {
         for item in &mut items {
             if matches!(item, Item::Candidate(_)) {
                 *item = Item::Done(ItemStatus::error(
@@ -382,8 +382,9 @@ async fn admit<E: EthSpec>(
     added
 }
 
-/// Makes the added keys known to the store and lets them start their duties.
-async fn activate<E: EthSpec>(km: &Keymanager<E>, added: &[PublicKeyBytes]) {
+/// Makes the added keys (already in the signer and registered with slashing protection) known
+/// to the store and lets them start their duties.
+pub(super) async fn activate<E: EthSpec>(km: &Keymanager<E>, added: &[PublicKeyBytes]) {
     let ctx = &km.ctx;
     // Held until doppelganger protection has decided, like every key at start.
     ctx.store.add_keys(

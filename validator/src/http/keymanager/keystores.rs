@@ -1,10 +1,10 @@
-//! `/eth/v1/keystores` and `/eth/v1/remotekeys`: listing, importing and deleting keys.
+//! `/eth/v1/keystores`: listing, importing and deleting local keys.
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use types::{EthSpec, PublicKeyBytes};
 
 use super::body::JsonBody;
@@ -32,7 +32,7 @@ pub(super) async fn list<E: EthSpec>(
         .keys()
         .into_iter()
         .map(|k| k.pubkey)
-        .filter(|pubkey| km.local.is_none() || km.is_local(pubkey))
+        .filter(|pubkey| km.signer.is_none() || km.is_local(pubkey))
         .collect();
     keys.sort();
     let files = km.files.lock();
@@ -46,7 +46,7 @@ pub(super) async fn list<E: EthSpec>(
                 .map(|f| f.derivation_path.clone())
                 .filter(|p| !p.is_empty()),
             // Keys of a fixed signer cannot be removed through the API.
-            readonly: km.local.is_none(),
+            readonly: km.signer.is_none(),
         })
         .collect();
     Json(Data { data })
@@ -75,52 +75,4 @@ pub(super) async fn delete<E: EthSpec>(
     JsonBody(request): JsonBody<DeleteRequest>,
 ) -> Result<Json<DeleteResponse>, ApiError> {
     Ok(Json(super::delete::delete(&km, request).await?))
-}
-
-/// One entry of `GET /eth/v1/remotekeys`.
-#[derive(Debug, Serialize)]
-pub(super) struct RemoteKey {
-    pubkey: PublicKeyBytes,
-    url: String,
-    readonly: bool,
-}
-
-/// `GET /eth/v1/remotekeys`.
-pub(super) async fn list_remote<E: EthSpec>(
-    State(_km): State<Arc<Keymanager<E>>>,
-) -> Json<Data<Vec<RemoteKey>>> {
-    Json(Data { data: Vec::new() })
-}
-
-/// `POST /eth/v1/remotekeys` body.
-#[derive(Debug, Deserialize)]
-pub(super) struct ImportRemoteRequest {
-    remote_keys: Vec<serde_json::Value>,
-}
-
-/// `POST /eth/v1/remotekeys`.
-pub(super) async fn import_remote<E: EthSpec>(
-    State(_km): State<Arc<Keymanager<E>>>,
-    JsonBody(request): JsonBody<ImportRemoteRequest>,
-) -> Json<Data<Vec<ItemStatus>>> {
-    let data = request
-        .remote_keys
-        .iter()
-        .map(|_| ItemStatus::error("this client holds local keys only"))
-        .collect();
-    Json(Data { data })
-}
-
-/// `DELETE /eth/v1/remotekeys`.
-pub(super) async fn delete_remote<E: EthSpec>(
-    State(_km): State<Arc<Keymanager<E>>>,
-    JsonBody(request): JsonBody<DeleteRequest>,
-) -> Result<Json<Data<Vec<ItemStatus>>>, ApiError> {
-    let pubkeys = request.parse()?;
-    Ok(Json(Data {
-        data: pubkeys
-            .iter()
-            .map(|_| ItemStatus::ok("not_found"))
-            .collect(),
-    }))
 }

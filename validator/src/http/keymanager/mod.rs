@@ -19,7 +19,10 @@
 //! - a deletion stops the keys first (no signing operation with them is in flight or can
 //!   start), then removes their files, then exports their slashing protection data;
 //! - the key cache is rewritten after every change (or removed when it cannot describe the
-//!   keystores on disk), so a restart loads exactly the keys on disk.
+//!   keystores on disk), so a restart loads exactly the keys on disk;
+//! - a remote key is registered with slashing protection, added to the signer and recorded in
+//!   the validator definitions (so a restart loads it again) before the store knows it; keys of
+//!   `--remote-signer-url` are read-only here.
 
 mod auth;
 mod body;
@@ -27,9 +30,10 @@ mod delete;
 mod exit;
 mod import;
 mod keystores;
+mod remote;
 mod settings;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -42,7 +46,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use signer::cache::{CacheParams, CacheUpdate};
 use signer::keyfiles::KeystoreFileInfo;
-use signer::{LocalSigner, Signer};
+use signer::{CompositeSigner, LocalSigner, Signer};
 use tokio::net::TcpListener;
 use types::{EthSpec, PublicKeyBytes};
 
@@ -72,9 +76,13 @@ pub const ROUTES: &[&str] = &[
 pub struct KeymanagerParts<E: EthSpec> {
     /// The services' context (store, duties, beacon nodes, clock).
     pub ctx: Context<E>,
-    /// The local signer keys are imported into (`None` when the client runs with a fixed
-    /// signer: keys can then not be imported or deleted).
-    pub local: Option<Arc<LocalSigner>>,
+    /// The signer keys are imported into, local and remote (`None` when the client runs with
+    /// a fixed signer: keys can then not be imported or deleted).
+    pub signer: Option<Arc<CompositeSigner>>,
+    /// Remote keys given by `--remote-signer-url` (listed read-only).
+    pub configured_remote: HashSet<PublicKeyBytes>,
+    /// The remote signer of imported remote keys that name none (`--remote-signer-url`).
+    pub remote_default_url: Option<String>,
     /// The executor (blocking jobs, doppelganger services of imported keys).
     pub executor: TaskExecutor,
     /// Where keystores, passwords and the key cache live.
@@ -88,7 +96,9 @@ pub struct KeymanagerParts<E: EthSpec> {
 /// The Keymanager API's state.
 pub struct Keymanager<E: EthSpec> {
     ctx: Context<E>,
-    local: Option<Arc<LocalSigner>>,
+    signer: Option<Arc<CompositeSigner>>,
+    configured_remote: HashSet<PublicKeyBytes>,
+    remote_default_url: Option<String>,
     executor: TaskExecutor,
     keys: KeySource,
     doppelganger_epochs: u64,
@@ -142,7 +152,9 @@ impl<E: EthSpec> Keymanager<E> {
     pub async fn new(parts: KeymanagerParts<E>) -> Result<Arc<Self>> {
         let keymanager = Arc::new(Self {
             ctx: parts.ctx,
-            local: parts.local,
+            signer: parts.signer,
+            configured_remote: parts.configured_remote,
+            remote_default_url: parts.remote_default_url,
             executor: parts.executor,
             keys: parts.keys,
             doppelganger_epochs: parts.doppelganger_epochs,
@@ -189,7 +201,8 @@ impl<E: EthSpec> Keymanager<E> {
     /// Rewrites (or removes) the key cache after the key set changed; failures are logged,
     /// never fatal (the next start then decrypts the keystores).
     async fn update_key_cache(&self) {
-        let (Some(local), Some(cache)) = (self.local.clone(), self.keys.key_cache.clone()) else {
+        let (Some(local), Some(cache)) = (self.local().cloned(), self.keys.key_cache.clone())
+        else {
             return;
         };
         let dir = self.keys.keystores_dir.clone();
@@ -213,7 +226,12 @@ impl<E: EthSpec> Keymanager<E> {
 
     /// Whether `pubkey` is one of the local (keystore) keys.
     fn is_local(&self, pubkey: &PublicKeyBytes) -> bool {
-        self.local.as_ref().is_some_and(|l| l.has_key(pubkey))
+        self.local().is_some_and(|l| l.has_key(pubkey))
+    }
+
+    /// The local keys' signer.
+    fn local(&self) -> Option<&Arc<LocalSigner>> {
+        self.signer.as_ref().map(|s| s.local())
     }
 
     /// 404 unless the store holds `pubkey`.
@@ -244,9 +262,9 @@ pub fn router<E: EthSpec>(
         )
         .route(
             "/eth/v1/remotekeys",
-            get(keystores::list_remote::<E>)
-                .post(keystores::import_remote::<E>)
-                .delete(keystores::delete_remote::<E>),
+            get(remote::list::<E>)
+                .post(remote::import::<E>)
+                .delete(remote::delete::<E>),
         )
         .route(
             "/eth/v1/validator/{pubkey}/feerecipient",
