@@ -286,4 +286,8 @@ impl Signer for CompositeSigner {
     fn has_key(&self, pubkey: &PublicKeyBytes) -> bool {
         self.local.has_key(pubkey) || self.remote.read().contains_key(pubkey)
     }
+
+    fn is_remote(&self, pubkey: &PublicKeyBytes) -> bool {
+        self.remote.read().contains_key(pubkey)
+    }
 }

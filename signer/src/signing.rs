@@ -156,4 +156,10 @@ pub trait Signer: Send + Sync {
 
     /// Whether `pubkey` is held.
     fn has_key(&self, pubkey: &PublicKeyBytes) -> bool;
+
+    /// Whether `pubkey`'s signatures come from elsewhere (a remote signer): such a key must
+    /// only be asked for messages slashing protection already recorded as safe.
+    fn is_remote(&self, _pubkey: &PublicKeyBytes) -> bool {
+        false
+    }
 }

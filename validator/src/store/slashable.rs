@@ -80,9 +80,10 @@ fn log_refusals(what: &str, refused: &[(AttestationToSign, String)]) {
 impl<E: EthSpec> ValidatorStore<E> {
     /// Signs a batch of attestations: one slashing-protection batch (one durable transaction)
     /// and one signing batch (one hash-to-curve per distinct signing root: per committee before
-    /// Electra, per slot after), run concurrently. Only signatures whose record was `Safe` are
-    /// returned; refusals (slashing protection, doppelganger) are logged and returned for the
-    /// caller to count.
+    /// Electra, per slot after), run concurrently for local keys; remote keys are asked
+    /// afterwards, and only for the items recorded as safe. Only signatures whose record was
+    /// `Safe` are returned; refusals (slashing protection, doppelganger, a failed signer) are
+    /// logged and returned for the caller to count.
     ///
     /// An `Err` means the database or the signer failed: nothing of this batch may be
     /// published.
@@ -129,22 +130,35 @@ impl<E: EthSpec> ValidatorStore<E> {
                 signing_root: *root,
             })
             .collect();
+        // Local keys sign while the slashing-protection transaction commits (nothing leaves
+        // before it is recorded); remote keys are asked only for what was recorded as safe.
+        let remote: Vec<bool> = enabled
+            .iter()
+            .map(|item| self.signer.is_remote(&item.pubkey))
+            .collect();
+        let describe = |i: usize| {
+            let data = enabled[i].data;
+            self.message(data.target.epoch, Signable::Attestation(data))
+        };
+        let local: Vec<usize> = (0..enabled.len()).filter(|i| !remote[*i]).collect();
         let (groups, positions) = Self::group_by_root(
-            signing_roots
+            local
                 .iter()
-                .copied()
-                .zip(enabled.iter().map(|item| item.pubkey)),
-            |i| {
-                let data = enabled[i].data;
-                self.message(data.target.epoch, Signable::Attestation(data))
-            },
+                .map(|i| (signing_roots[*i], enabled[*i].pubkey)),
+            |j| describe(local[j]),
         );
 
         let mut signed = Vec::with_capacity(enabled.len());
         if !enabled.is_empty() {
             let (checks, signatures) = tokio::join!(
                 self.slashing.check_and_insert_attestations(&requests),
-                self.sign_grouped(groups)
+                async {
+                    if groups.is_empty() {
+                        Ok(Vec::new())
+                    } else {
+                        self.sign_grouped(groups).await
+                    }
+                }
             );
             let checks = checks?;
             if checks.len() != enabled.len() {
@@ -157,13 +171,39 @@ impl<E: EthSpec> ValidatorStore<E> {
                 ));
             }
             let mut signatures = signatures?;
-            for ((item, check), (group, position)) in enabled.into_iter().zip(checks).zip(positions)
-            {
+            // Where each item's signature is: (remote batch?, group, position).
+            let mut places: Vec<Option<(bool, usize, usize)>> = vec![None; enabled.len()];
+            for (i, (group, position)) in local.iter().zip(positions) {
+                places[*i] = Some((false, group, position));
+            }
+            let safe_remote: Vec<usize> = (0..enabled.len())
+                .filter(|i| remote[*i] && checks[*i].is_ok())
+                .collect();
+            let mut remote_signatures = Vec::new();
+            if !safe_remote.is_empty() {
+                let (groups, positions) = Self::group_by_root(
+                    safe_remote
+                        .iter()
+                        .map(|i| (signing_roots[*i], enabled[*i].pubkey)),
+                    |j| describe(safe_remote[j]),
+                );
+                remote_signatures = self.sign_grouped(groups).await?;
+                for (i, (group, position)) in safe_remote.iter().zip(positions) {
+                    places[*i] = Some((true, group, position));
+                }
+            }
+            for ((item, check), place) in enabled.iter().zip(checks).zip(places) {
                 match check {
                     Ok(_) => {
-                        let signature = signatures
-                            .get_mut(group)
-                            .and_then(|g| g.get_mut(position))
+                        let signature = place
+                            .and_then(|(is_remote, group, position)| {
+                                let batch = if is_remote {
+                                    &mut remote_signatures
+                                } else {
+                                    &mut signatures
+                                };
+                                batch.get_mut(group).and_then(|g| g.get_mut(position))
+                            })
                             .map(|slot| {
                                 std::mem::replace(slot, Err(signer::Error::SignerIncomplete))
                             })
@@ -171,14 +211,14 @@ impl<E: EthSpec> ValidatorStore<E> {
                                 "fewer attestation signatures than requested",
                             ))?;
                         match signature {
-                            Ok(signature) => signed.push((item, signature)),
+                            Ok(signature) => signed.push((*item, signature)),
                             // Recorded but not signed: safe, the duty is lost.
                             Err(error) => {
-                                refused.push((item, format!("the signer failed: {error}")))
+                                refused.push((*item, format!("the signer failed: {error}")))
                             }
                         }
                     }
-                    Err(reason) => refused.push((item, reason.to_string())),
+                    Err(reason) => refused.push((*item, reason.to_string())),
                 }
             }
         }

@@ -301,3 +301,77 @@ async fn garbage_and_failures_of_the_remote_are_never_published() {
     );
     running.stop().await;
 }
+
+#[tokio::test]
+async fn slashing_protection_is_checked_before_any_remote_request() {
+    use slashing_protection::{
+        INTERCHANGE_FORMAT_VERSION, Interchange, InterchangeAttestation, InterchangeData,
+        InterchangeMetadata, SlashingProtection, SqliteConfig, SqliteStore,
+    };
+    use types::Epoch;
+
+    let node = harness::mock(ForkName::Deneb).await;
+    let spec = harness::spec(ForkName::Deneb);
+    let web3signer = MockWeb3Signer::start(&[12], spec, node.genesis_validators_root).await;
+    let dir = tempfile::tempdir().unwrap();
+    harness::write_keystores(dir.path(), 0, 2);
+    // Key 12 signed far ahead elsewhere: every attestation now is slashable.
+    SqliteStore::open(
+        dir.path().join("slashing_protection.sqlite"),
+        node.genesis_validators_root,
+        SqliteConfig::default(),
+    )
+    .await
+    .unwrap()
+    .import_interchange(&Interchange {
+        metadata: InterchangeMetadata {
+            interchange_format_version: INTERCHANGE_FORMAT_VERSION,
+            genesis_validators_root: node.genesis_validators_root,
+        },
+        data: vec![InterchangeData {
+            pubkey: pubkey(12),
+            signed_blocks: Vec::new(),
+            signed_attestations: vec![InterchangeAttestation {
+                source_epoch: Epoch(100_000),
+                target_epoch: Epoch(100_001),
+                signing_root: None,
+            }],
+        }],
+    })
+    .await
+    .unwrap();
+    let mut config = harness::config(dir.path(), &node, 0, false);
+    config.remote_signer.url = Some(web3signer.url());
+    let running = harness::start(&config).await;
+    let start = node.slot();
+
+    let deadline = tokio::time::Instant::now()
+        + Duration::from_secs(harness::ATTESTATION_WAIT_SLOTS * harness::SLOT_SECONDS);
+    while running
+        .metrics
+        .duty_count(Duty::Attestation, Outcome::Refused)
+        == 0
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        running
+            .metrics
+            .duty_count(Duty::Attestation, Outcome::Refused)
+            >= 1,
+        "key 12's attestation was refused"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let asked = web3signer.types_for(&pubkey(12));
+    assert!(
+        asked.iter().any(|t| t == "AGGREGATION_SLOT"),
+        "the remote signs for key 12 otherwise: {asked:?}"
+    );
+    assert!(
+        !asked.iter().any(|t| t == "ATTESTATION"),
+        "the remote was asked to sign a slashable attestation: {asked:?}"
+    );
+    assert!(!harness::attesters_after(&node, start).contains(&12));
+    running.stop().await;
+}

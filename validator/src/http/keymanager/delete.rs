@@ -2,9 +2,10 @@
 //!
 //! Order: decode the body (400 on any bad pubkey) → remove the keys from the store, which
 //! returns once no signing operation with them is in flight and none can start → remove them
-//! from the signer and drop their duties → remove their keystore and password files → export
-//! the EIP-3076 data of every requested key that was deleted or is not active but known to
-//! slashing protection (whose records are kept, so a second identical request gets them too).
+//! from the signer and drop their duties → remove their keystore and password files and
+//! rewrite the key cache → export the EIP-3076 data of every requested key that was deleted or
+//! is not active but known to slashing protection (whose records are kept, so a second
+//! identical request gets them too).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -127,6 +128,11 @@ pub(super) async fn delete<E: EthSpec>(
         }
     }
 
+    if !to_remove.is_empty() {
+        km.rescan().await?;
+        km.update_key_cache().await;
+    }
+
     let exported: Vec<PublicKeyBytes> = outcome
         .iter()
         .filter(|(_, s)| s.status == "deleted" || s.status == "not_active")
@@ -147,10 +153,6 @@ pub(super) async fn delete<E: EthSpec>(
     let slashing_protection = serde_json::to_string(&interchange)
         .map_err(|e| internal(&format!("cannot encode the interchange: {e}")))?;
 
-    if !to_remove.is_empty() {
-        km.rescan().await?;
-        km.update_key_cache().await;
-    }
     let data = pubkeys
         .iter()
         .map(|pk| {
