@@ -236,10 +236,11 @@ pub async fn open_slashing_protection(
 }
 
 /// Loads the configured keystores (with the key cache) on the blocking pool. With the
-/// Keymanager API a start without keys is fine (keys can be imported); the directories are
-/// created when missing.
+/// Keymanager API or a remote signer, no local key is fine (the directories are created when
+/// missing); the caller checks that some key is loaded.
 async fn load_signer(config: &Config) -> Result<Arc<LocalSigner>> {
-    if config.keymanager.is_some() {
+    let others_possible = config.keymanager.is_some() || config.remote_signer.url.is_some();
+    if others_possible {
         let mut dirs = vec![config.keys.keystores_dir.clone()];
         if let PasswordSource::PerKeyFiles(secrets) = &config.keys.passwords {
             dirs.push(secrets.clone());
@@ -260,17 +261,11 @@ async fn load_signer(config: &Config) -> Result<Arc<LocalSigner>> {
             "some keystores could not be loaded (see the warnings above)"
         );
     }
-    if report.keys.is_empty() {
-        if config.keymanager.is_none() {
-            return Err(Error::Config(format!(
-                "no validator key loaded from {}",
-                config.keys.keystores_dir.display()
-            )));
-        }
-        tracing::warn!(
-            keystores = %config.keys.keystores_dir.display(),
-            "no validator key loaded; import keys through the Keymanager API"
-        );
+    if report.keys.is_empty() && !others_possible {
+        return Err(Error::Config(format!(
+            "no validator key loaded from {}",
+            config.keys.keystores_dir.display()
+        )));
     }
     tracing::info!(keys = report.keys.len(), source = ?report.source, "validator keys loaded");
     Ok(Arc::new(LocalSigner::from_loaded_keys(report.keys)))
@@ -413,6 +408,15 @@ async fn start_with<E: EthSpec>(
         }
     }
     let pubkeys = signer.public_keys();
+    if pubkeys.is_empty() {
+        if config.keymanager.is_none() {
+            return Err(Error::Config(format!(
+                "no validator key loaded: no keystore in {} and no key on the remote signer",
+                config.keys.keystores_dir.display()
+            )));
+        }
+        tracing::warn!("no validator key loaded; import keys through the Keymanager API");
+    }
     slashing.register_validators(&pubkeys).await?;
     let store = Arc::new(ValidatorStore::<E>::new(StoreParts {
         signer,
