@@ -226,7 +226,15 @@ async fn naive(setup: &Setup, data: AttestationData) -> usize {
             .await
             .expect("slashing check");
         if result.first().is_some_and(Result::is_ok) {
-            let signature = setup.signer.sign(root, duty.pubkey).await.expect("sign");
+            let message = signer::SignableMessage {
+                fork_info: None,
+                signable: signer::Signable::Attestation(data),
+            };
+            let signature = setup
+                .signer
+                .sign(root, message, duty.pubkey)
+                .await
+                .expect("sign");
             let mut bits = BitList::with_capacity(duty.committee_length as usize).expect("bits");
             bits.set(duty.validator_committee_index as usize, true)
                 .expect("bit");
@@ -341,6 +349,8 @@ fn requests_per_epoch(keys: u64) -> BTreeMap<String, usize> {
                 ..DutyConfig::default()
             },
             pool: None,
+            keymanager: None,
+            remote_signer: Default::default(),
         };
         let (genesis, spec) = client::bootstrap(
             &config.beacon_nodes,

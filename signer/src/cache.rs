@@ -243,6 +243,20 @@ pub(crate) fn write(
     passwords: &Passwords,
     params: CacheParams,
 ) -> Result<()> {
+    let keys: Vec<(PublicKeyBytes, &SecretKey)> =
+        keys.iter().map(|key| (key.pubkey, &key.secret)).collect();
+    write_entries(cache_file, files, uuids, &keys, passwords, params)
+}
+
+/// [`write`] over borrowed keys.
+fn write_entries(
+    cache_file: &Path,
+    files: &[KeystoreFile],
+    uuids: &[Uuid],
+    keys: &[(PublicKeyBytes, &SecretKey)],
+    passwords: &Passwords,
+    params: CacheParams,
+) -> Result<()> {
     if files.len() != keys.len() || files.len() != uuids.len() {
         return Err(Error::CacheUnusable(
             "keystore and key counts differ; not caching a partial set".to_owned(),
@@ -252,10 +266,10 @@ pub(crate) fn write(
         .iter()
         .zip(uuids)
         .zip(keys)
-        .map(|((file, uuid), key)| IndexEntry {
+        .map(|((file, uuid), (pubkey, _))| IndexEntry {
             path: file.relative.clone(),
             uuid: *uuid,
-            pubkey: key.pubkey,
+            pubkey: *pubkey,
             sha256: file.digest.to_vec(),
         })
         .collect();
@@ -264,8 +278,8 @@ pub(crate) fn write(
     let mut iv = vec![0u8; 16];
     rand::thread_rng().fill_bytes(&mut iv);
     let mut plaintext = Zeroizing::new(Vec::with_capacity(32 * keys.len()));
-    for key in keys {
-        plaintext.extend_from_slice(key.secret.to_bytes().as_ref());
+    for (_, secret) in keys {
+        plaintext.extend_from_slice(secret.to_bytes().as_ref());
     }
     let mut ciphertext = plaintext.to_vec();
     Aes128Ctr::new(dk[..16].into(), iv.as_slice().into()).apply_keystream(&mut ciphertext);
@@ -287,4 +301,84 @@ pub(crate) fn write(
     crate::fs::replace_secret_file(cache_file, &json)?;
     tracing::info!(keys = keys.len(), path = %cache_file.display(), "key cache written");
     Ok(())
+}
+
+/// What [`rewrite`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheUpdate {
+    /// The cache now describes the current keystore set (this many keys).
+    Written(usize),
+    /// The cache could not describe the current set and was removed (so a restart decrypts
+    /// the keystores and writes a fresh one); the reason says why.
+    Removed(String),
+}
+
+/// Rebuilds the cache for the keystore set now on disk after keys were added or removed at
+/// run time, with the secrets the running signer holds (`secret_for`), so that the next start
+/// still costs one KDF. Every keystore file must parse and its key must be held; otherwise the
+/// cache is removed instead, never left describing another set. Call from a blocking context.
+pub fn rewrite(
+    cache_file: &Path,
+    keystores_dir: &Path,
+    passwords: &crate::loader::PasswordSource,
+    params: CacheParams,
+    secret_for: impl Fn(&PublicKeyBytes) -> Option<std::sync::Arc<SecretKey>>,
+) -> Result<CacheUpdate> {
+    let remove = |reason: String| -> Result<CacheUpdate> {
+        match std::fs::remove_file(cache_file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("remove", cache_file, e)),
+        }
+        tracing::info!(%reason, path = %cache_file.display(), "key cache removed");
+        Ok(CacheUpdate::Removed(reason))
+    };
+    let (mut paths, unreadable) = crate::loader::discover(keystores_dir)?;
+    paths.retain(|p| p != cache_file);
+    if let Some(error) = unreadable.first() {
+        return remove(format!("unreadable keystore directory: {error}"));
+    }
+    if paths.is_empty() {
+        return remove("no keystore left".to_owned());
+    }
+    let mut files = Vec::with_capacity(paths.len());
+    for result in crate::loader::read_files(keystores_dir, paths) {
+        match result {
+            Ok(file) => files.push(file),
+            Err(error) => return remove(format!("unreadable keystore: {error}")),
+        }
+    }
+    let mut uuids = Vec::with_capacity(files.len());
+    let mut secrets = Vec::with_capacity(files.len());
+    for file in &files {
+        let keystore = match crate::keystore::Keystore::from_json_slice(&file.contents) {
+            Ok(keystore) => keystore,
+            Err(error) => return remove(format!("{}: {error}", file.relative)),
+        };
+        let pubkey = match keystore.pubkey() {
+            Ok(pubkey) => pubkey,
+            Err(error) => return remove(format!("{}: {error}", file.relative)),
+        };
+        let Some(secret) = secret_for(&pubkey) else {
+            return remove(format!("{}: key {pubkey} is not loaded", file.relative));
+        };
+        uuids.push(keystore.uuid);
+        secrets.push((pubkey, secret));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some((pubkey, _)) = secrets.iter().find(|(pk, _)| !seen.insert(*pk)) {
+        return remove(format!("two keystore files hold {pubkey}"));
+    }
+    let passwords = match Passwords::new(passwords) {
+        Ok(passwords) => passwords,
+        Err(error) => return remove(error.to_string()),
+    };
+    let borrowed: Vec<(PublicKeyBytes, &SecretKey)> = secrets
+        .iter()
+        .map(|(pubkey, secret)| (*pubkey, secret.as_ref()))
+        .collect();
+    match write_entries(cache_file, &files, &uuids, &borrowed, &passwords, params) {
+        Ok(()) => Ok(CacheUpdate::Written(borrowed.len())),
+        Err(error) => remove(format!("cannot write the cache: {error}")),
+    }
 }

@@ -129,6 +129,34 @@ pub enum Error {
     /// The blocking signing task panicked or was cancelled.
     #[error("signing task failed: {0}")]
     SigningTask(#[from] tokio::task::JoinError),
+    /// A signer produced no result for a key it was asked to sign with (a bug).
+    #[error("the signer returned no result for a requested key")]
+    SignerIncomplete,
+
+    /// A remote signer URL that cannot be used.
+    #[error("invalid remote signer URL {url:?}: {reason}")]
+    InvalidRemoteUrl {
+        /// The URL (credentials removed).
+        url: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// A remote signer request failed: connection, timeout, HTTP status, malformed answer.
+    #[error("remote signer {url}: {reason}")]
+    Remote {
+        /// The remote signer.
+        url: String,
+        /// What happened.
+        reason: String,
+    },
+    /// A remote signer answered a signature that does not verify for the key and the root.
+    #[error("remote signer {url} answered an invalid signature for {pubkey}; it was not used")]
+    RemoteInvalidSignature {
+        /// The remote signer.
+        url: String,
+        /// The key it signed for.
+        pubkey: PublicKeyBytes,
+    },
 }
 
 /// The crate's result alias.

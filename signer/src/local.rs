@@ -14,7 +14,7 @@ use parking_lot::RwLock;
 use types::{Hash256, PublicKeyBytes, SignatureBytes};
 
 use crate::bls::SecretKey;
-use crate::signing::{Signer, SigningGroup};
+use crate::signing::{SignableMessage, SignatureResult, Signer, SigningGroup};
 use crate::{Error, Result, batch};
 
 type KeyMap = HashMap<PublicKeyBytes, Arc<SecretKey>>;
@@ -85,6 +85,22 @@ impl LocalSigner {
         self.len() == 0
     }
 
+    /// Rebuilds the key cache for the keystores now in `keystores_dir` with the keys held here
+    /// (see [`crate::cache::rewrite`]); call from a blocking context after keys were added or
+    /// removed at run time.
+    pub fn rewrite_key_cache(
+        &self,
+        cache_file: &std::path::Path,
+        keystores_dir: &std::path::Path,
+        passwords: &crate::loader::PasswordSource,
+        params: crate::cache::CacheParams,
+    ) -> Result<crate::cache::CacheUpdate> {
+        let keys = self.snapshot();
+        crate::cache::rewrite(cache_file, keystores_dir, passwords, params, |pubkey| {
+            keys.get(pubkey).cloned()
+        })
+    }
+
     fn snapshot(&self) -> Arc<KeyMap> {
         Arc::clone(&self.keys.read())
     }
@@ -105,9 +121,9 @@ fn resolve(map: &KeyMap, groups: Vec<SigningGroup>) -> Result<Vec<(Hash256, Vec<
         .collect()
 }
 
-#[async_trait]
-impl Signer for LocalSigner {
-    async fn sign_groups(&self, groups: Vec<SigningGroup>) -> Result<Vec<Vec<SignatureBytes>>> {
+impl LocalSigner {
+    /// Signs every group (the message descriptions are not needed here); all or nothing.
+    pub async fn sign_local(&self, groups: Vec<SigningGroup>) -> Result<Vec<Vec<SignatureBytes>>> {
         let resolved = resolve(&self.snapshot(), groups)?;
         let signatures = tokio::task::spawn_blocking(move || {
             let borrowed: Vec<(Hash256, Vec<&SecretKey>)> = resolved
@@ -119,8 +135,25 @@ impl Signer for LocalSigner {
         .await?;
         Ok(signatures)
     }
+}
 
-    async fn sign(&self, signing_root: Hash256, pubkey: PublicKeyBytes) -> Result<SignatureBytes> {
+#[async_trait]
+impl Signer for LocalSigner {
+    async fn sign_groups(&self, groups: Vec<SigningGroup>) -> Result<Vec<Vec<SignatureResult>>> {
+        Ok(self
+            .sign_local(groups)
+            .await?
+            .into_iter()
+            .map(|group| group.into_iter().map(Ok).collect())
+            .collect())
+    }
+
+    async fn sign(
+        &self,
+        signing_root: Hash256,
+        _message: SignableMessage,
+        pubkey: PublicKeyBytes,
+    ) -> Result<SignatureBytes> {
         let key = self
             .snapshot()
             .get(&pubkey)
@@ -147,6 +180,14 @@ impl Signer for LocalSigner {
 mod tests {
     use super::*;
     use crate::bls::{PublicKey, Signature};
+    use crate::signing::Signable;
+
+    fn message() -> SignableMessage {
+        SignableMessage {
+            fork_info: None,
+            signable: Signable::RandaoReveal(types::Epoch(1)),
+        }
+    }
 
     fn signer_with(n: usize) -> (LocalSigner, Vec<PublicKeyBytes>) {
         let keys: Vec<SecretKey> = (0..n).map(|_| SecretKey::random()).collect();
@@ -161,10 +202,12 @@ mod tests {
         let groups = vec![
             SigningGroup {
                 signing_root: Hash256::repeat_byte(1),
+                message: message(),
                 pubkeys: pks[..3].to_vec(),
             },
             SigningGroup {
                 signing_root: Hash256::repeat_byte(2),
+                message: message(),
                 pubkeys: pks[3..].to_vec(),
             },
         ];
@@ -173,12 +216,15 @@ mod tests {
             assert_eq!(sigs.len(), group.pubkeys.len());
             for (pk, sig) in group.pubkeys.iter().zip(sigs) {
                 let pk = PublicKey::try_from(pk).unwrap();
-                let sig = Signature::try_from(sig).unwrap();
+                let sig = Signature::try_from(sig.as_ref().unwrap()).unwrap();
                 assert!(pk.verify(group.signing_root.as_slice(), &sig));
             }
         }
-        let single = signer.sign(Hash256::repeat_byte(2), pks[4]).await.unwrap();
-        assert_eq!(single, sigs[1][1]);
+        let single = signer
+            .sign(Hash256::repeat_byte(2), message(), pks[4])
+            .await
+            .unwrap();
+        assert_eq!(&single, sigs[1][1].as_ref().unwrap());
     }
 
     #[tokio::test]
@@ -189,13 +235,14 @@ mod tests {
         let err = signer
             .sign_groups(vec![SigningGroup {
                 signing_root: Hash256::ZERO,
+                message: message(),
                 pubkeys: pks,
             }])
             .await
             .unwrap_err();
         assert!(err.to_string().contains(&stranger.to_string()), "{err}");
         assert!(matches!(
-            signer.sign(Hash256::ZERO, stranger).await,
+            signer.sign(Hash256::ZERO, message(), stranger).await,
             Err(Error::UnknownPubkey(pk)) if pk == stranger
         ));
     }
@@ -206,11 +253,16 @@ mod tests {
         assert!(signer.has_key(&pks[0]));
         let added = signer.add_keys([SecretKey::random()]);
         assert_eq!(signer.len(), 2);
-        assert!(signer.sign(Hash256::ZERO, added[0]).await.is_ok());
+        assert!(
+            signer
+                .sign(Hash256::ZERO, message(), added[0])
+                .await
+                .is_ok()
+        );
         assert!(signer.remove_key(&pks[0]));
         assert!(!signer.remove_key(&pks[0]));
         assert!(!signer.has_key(&pks[0]));
         assert_eq!(signer.public_keys(), added);
-        assert!(signer.sign(Hash256::ZERO, pks[0]).await.is_err());
+        assert!(signer.sign(Hash256::ZERO, message(), pks[0]).await.is_err());
     }
 }

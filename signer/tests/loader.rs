@@ -357,3 +357,57 @@ fn missing_directories_are_errors() {
     );
     assert!(matches!(load_keys(&options), Err(Error::Io { .. })));
 }
+
+/// Keys added and removed while running: the signer rewrites the cache for the new set, and
+/// the next load uses it; a set the signer cannot describe removes the cache instead.
+#[test]
+fn cache_rewritten_after_runtime_changes() {
+    use signer::cache::{CacheUpdate, rewrite};
+
+    let mut f = Fixture::new(3);
+    let signer = signer::LocalSigner::from_loaded_keys(f.load().keys);
+    let params = CacheParams {
+        scrypt_log_n: LIGHT,
+    };
+    let passwords = PasswordSource::PerKeyFiles(f.secrets.clone());
+
+    // A key imported at run time: written to disk and added to the signer.
+    f.add_key(3);
+    signer.add_keys([f.keys[3].clone()]);
+    let update = signer
+        .rewrite_key_cache(&f.cache, &f.keystores, &passwords, params)
+        .unwrap();
+    assert_eq!(update, CacheUpdate::Written(4));
+    let report = f.load();
+    assert_eq!(
+        report.source,
+        LoadSource::Cache,
+        "the rewritten cache is used"
+    );
+    assert_keys(&report, &f.keys);
+
+    // A key deleted at run time.
+    std::fs::remove_file(f.keystores.join("keystore-000.json")).unwrap();
+    assert!(signer.remove_key(&f.keys[0].public_key().to_bytes()));
+    f.keys.remove(0);
+    let update = signer
+        .rewrite_key_cache(&f.cache, &f.keystores, &passwords, params)
+        .unwrap();
+    assert_eq!(update, CacheUpdate::Written(3));
+    let report = f.load();
+    assert_eq!(report.source, LoadSource::Cache);
+    assert_keys(&report, &f.keys);
+
+    // A keystore whose key the signer does not hold: the cache is removed, never stale.
+    let stranger = f.add_key(9);
+    let update = rewrite(&f.cache, &f.keystores, &passwords, params, |_| None).unwrap();
+    assert!(
+        matches!(&update, CacheUpdate::Removed(reason) if reason.contains("not loaded")),
+        "{update:?}"
+    );
+    assert!(!f.cache.exists());
+    let report = f.load();
+    assert_eq!(cache_status(&report), CacheStatus::Missing);
+    assert_keys(&report, &f.keys);
+    std::fs::remove_file(stranger).unwrap();
+}

@@ -4,7 +4,8 @@
 //! for a node if none answers yet), pick the preset and dispatch the generic client, check every
 //! node against that chain (genesis root, config, preset), open slashing protection bound to the
 //! genesis validators root, load the keys (key cache), register them for slashing protection,
-//! decide doppelganger holding, start the services.
+//! decide doppelganger holding, start the services (and the Keymanager API when configured; its
+//! token file and port are checked first, before anything else starts).
 //!
 //! Shutdown: a requested stop (signal) cancels the shutdown token: services stop taking new
 //! duties, in-flight signing and publishing finish (services only watch the token between
@@ -12,19 +13,20 @@
 //! fails or exits, or a doppelganger detection, ends the client with
 //! [`ShutdownReason::Failure`] naming the task.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use signer::Signer;
-use signer::loader::{LoadOptions, load_keys};
+use signer::loader::{LoadOptions, PasswordSource, load_keys};
+use signer::{CompositeSigner, LocalSigner, Signer};
 use slashing_protection::{
     Observed, PostgresConfig, PostgresStore, SlashingProtection, SqliteConfig, SqliteStore,
 };
 use tokio_util::sync::CancellationToken;
 use types::api::GenesisData;
-use types::{ChainSpec, EthSpec, MainnetEthSpec, MinimalEthSpec, Preset};
+use types::{ChainSpec, EthSpec, MainnetEthSpec, MinimalEthSpec, Preset, PublicKeyBytes};
 
 use crate::accounting::{AccountingConfig, AccountingService, ElValueRecorder};
 use crate::beacon_node::{
@@ -34,6 +36,7 @@ use crate::clock::SlotClock;
 use crate::config::{Config, SlashingDb};
 use crate::error::{Error, Result};
 use crate::executor::{ShutdownReason, ShutdownReceiver, TaskExecutor, TaskKind};
+use crate::http::keymanager;
 use crate::http::{ChainInfo, ReportsState, ServerLimits};
 use crate::metrics::{Metrics, SlashingMetrics};
 use crate::pool::{PoolParts, RegistryWatcher, spawn_reports_server};
@@ -71,6 +74,7 @@ pub struct RunningClient {
     metrics: Arc<Metrics>,
     slashing: Arc<dyn SlashingProtection>,
     reports_addr: Option<std::net::SocketAddr>,
+    keymanager: Option<std::net::SocketAddr>,
 }
 
 impl std::fmt::Debug for RunningClient {
@@ -126,6 +130,11 @@ impl RunningClient {
         );
         tracing::info!(address = %bound, "metrics served at /metrics");
         Ok(bound)
+    }
+
+    /// Where the Keymanager API listens, when it is served.
+    pub fn keymanager_addr(&self) -> Option<std::net::SocketAddr> {
+        self.keymanager
     }
 
     /// Runs until `stop` completes (with who asked) or the client fails; then shuts down
@@ -266,8 +275,20 @@ pub async fn open_slashing_protection(
     })
 }
 
-/// Loads the configured keystores (with the key cache) on the blocking pool.
-async fn load_signer(config: &Config) -> Result<Arc<dyn Signer>> {
+/// Loads the configured keystores (with the key cache) on the blocking pool. With the
+/// Keymanager API or a remote signer, no local key is fine (the directories are created when
+/// missing); the caller checks that some key is loaded.
+async fn load_signer(config: &Config) -> Result<Arc<LocalSigner>> {
+    let others_possible = config.keymanager.is_some() || config.remote_signer.url.is_some();
+    if others_possible {
+        let mut dirs = vec![config.keys.keystores_dir.clone()];
+        if let PasswordSource::PerKeyFiles(secrets) = &config.keys.passwords {
+            dirs.push(secrets.clone());
+        }
+        for dir in dirs {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+        }
+    }
     let mut options = LoadOptions::new(&config.keys.keystores_dir, config.keys.passwords.clone());
     options.cache_file = config.keys.key_cache.clone();
     let report = tokio::task::spawn_blocking(move || load_keys(&options))
@@ -280,14 +301,46 @@ async fn load_signer(config: &Config) -> Result<Arc<dyn Signer>> {
             "some keystores could not be loaded (see the warnings above)"
         );
     }
-    if report.keys.is_empty() {
+    if report.keys.is_empty() && !others_possible {
         return Err(Error::Config(format!(
             "no validator key loaded from {}",
             config.keys.keystores_dir.display()
         )));
     }
     tracing::info!(keys = report.keys.len(), source = ?report.source, "validator keys loaded");
-    Ok(Arc::new(signer::LocalSigner::from_loaded_keys(report.keys)))
+    Ok(Arc::new(LocalSigner::from_loaded_keys(report.keys)))
+}
+
+/// Adds every key the remote signer at `url` lists (except keys held locally) and returns
+/// them.
+async fn add_configured_remote_keys(
+    composite: &CompositeSigner,
+    url: &str,
+) -> Result<HashSet<PublicKeyBytes>> {
+    let remote = composite.remote_signer(url)?;
+    let listed = remote.public_keys().await.map_err(|e| {
+        Error::Config(format!(
+            "--remote-signer-url: cannot list the remote signer's keys: {e}"
+        ))
+    })?;
+    let mut added = HashSet::new();
+    for pubkey in listed {
+        match composite.add_remote(pubkey, url) {
+            Ok(true) => {
+                added.insert(pubkey);
+            }
+            Ok(false) => {
+                tracing::warn!(%pubkey, "key both local and on the remote signer; signing locally");
+            }
+            Err(error) => {
+                return Err(Error::Config(format!(
+                    "--remote-signer-url lists an unusable key {pubkey}: {error}"
+                )));
+            }
+        }
+    }
+    tracing::info!(url = %remote.url(), keys = added.len(), "remote signer keys loaded");
+    Ok(added)
 }
 
 /// Starts the client for a chain whose genesis and config are known.
@@ -338,23 +391,27 @@ async fn start_with<E: EthSpec>(
         ));
     }
 
+    // A bad token file or a busy port stops the start before anything else happens.
+    let keymanager_listener = match &config.keymanager {
+        Some(settings) => Some(keymanager::bind(settings).await?),
+        None => None,
+    };
     let clock = SlotClock::from_spec(genesis.genesis_time, &spec);
     let slashing = open_slashing_protection(&config.slashing_db, gvr, &metrics).await?;
     tracing::info!(database = %config.slashing_db, "slashing protection opened");
-    let signer = match keys {
-        Keys::FromConfig => load_signer(config).await?,
-        Keys::Signer(signer) => signer,
-    };
-    let pubkeys = signer.public_keys();
-    slashing.register_validators(&pubkeys).await?;
-    let pool = match &config.pool {
-        Some(settings) => {
-            let parts = PoolParts::open(settings).await?;
-            parts.compare_keys(&pubkeys);
-            Some((settings, parts))
+    let (signer, managed): (Arc<dyn Signer>, Option<Arc<CompositeSigner>>) = match keys {
+        Keys::FromConfig => {
+            let local = load_signer(config).await?;
+            let composite = Arc::new(CompositeSigner::new(local, config.remote_signer.config));
+            (composite.clone(), Some(composite))
         }
-        None => None,
+        Keys::Signer(signer) => (signer, None),
     };
+    // Keys of `--remote-signer-url`: given by the configuration, not removable through the API.
+    let mut configured_remote = HashSet::new();
+    if let (Some(composite), Some(url)) = (&managed, &config.remote_signer.url) {
+        configured_remote = add_configured_remote_keys(composite, url).await?;
+    }
     let defaults = Defaults {
         fee_recipient: config
             .duties
@@ -367,8 +424,48 @@ async fn start_with<E: EthSpec>(
         &config.definitions_path(),
         defaults,
         config.duties.fee_policy,
-        &pubkeys,
+        &signer.public_keys(),
     )?;
+    // Remote keys imported through the Keymanager API earlier.
+    if let Some(composite) = &managed {
+        for (pubkey, url) in definitions.remote_keys() {
+            match composite.add_remote(pubkey, &url) {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(%pubkey, %url, "remote key already loaded (a local keystore or --remote-signer-url); the definition's remote signer is not used")
+                }
+                Err(error) => {
+                    return Err(Error::Config(format!(
+                        "{}: remote key {pubkey}: {error}",
+                        config.definitions_path().display()
+                    )));
+                }
+            }
+        }
+        let remote = composite.remote_keys().len();
+        if remote > 0 {
+            tracing::info!(remote, "remote keys loaded");
+        }
+    }
+    let pubkeys = signer.public_keys();
+    if pubkeys.is_empty() {
+        if config.keymanager.is_none() {
+            return Err(Error::Config(format!(
+                "no validator key loaded: no keystore in {} and no key on the remote signer",
+                config.keys.keystores_dir.display()
+            )));
+        }
+        tracing::warn!("no validator key loaded; import keys through the Keymanager API");
+    }
+    slashing.register_validators(&pubkeys).await?;
+    let pool = match &config.pool {
+        Some(settings) => {
+            let parts = PoolParts::open(settings).await?;
+            parts.compare_keys(&pubkeys);
+            Some((settings, parts))
+        }
+        None => None,
+    };
     let store = Arc::new(ValidatorStore::<E>::new(StoreParts {
         signer,
         slashing: slashing.clone(),
@@ -433,6 +530,23 @@ async fn start_with<E: EthSpec>(
     if !plan.held.is_empty() {
         DoppelgangerService::new(ctx.clone(), plan, executor.clone()).spawn(&executor);
     }
+    let keymanager_addr = match (keymanager_listener, &config.keymanager) {
+        (Some(bound), Some(settings)) => {
+            let state = keymanager::Keymanager::new(keymanager::KeymanagerParts {
+                ctx: ctx.clone(),
+                signer: managed,
+                configured_remote,
+                remote_default_url: config.remote_signer.url.clone(),
+                executor: executor.clone(),
+                keys: config.keys.clone(),
+                doppelganger_epochs: config.duties.doppelganger_epochs,
+                decrypt_threads: settings.decrypt_threads,
+            })
+            .await?;
+            Some(keymanager::spawn(bound, state, &executor)?)
+        }
+        _ => None,
+    };
     let mut reports_addr = None;
     if let Some((settings, parts)) = pool {
         RegistryWatcher::new(parts.registry.clone()).spawn(&executor);
@@ -479,5 +593,6 @@ async fn start_with<E: EthSpec>(
         metrics,
         slashing,
         reports_addr,
+        keymanager: keymanager_addr,
     })
 }

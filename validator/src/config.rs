@@ -209,6 +209,45 @@ pub struct PoolSettings {
 /// The default SQLite accounting file in the data directory.
 pub const LEDGER_DB_FILE: &str = "accounting.sqlite";
 
+/// The Keymanager API's settings (`--keymanager`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeymanagerConfig {
+    /// Where it listens (loopback unless explicitly allowed otherwise).
+    pub listen: std::net::SocketAddr,
+    /// The bearer token file (created 0600 with a random token when absent).
+    pub token_file: PathBuf,
+    /// Request bodies past this size are refused (413).
+    pub max_body_bytes: usize,
+    /// Threads decrypting imported keystores at once (each scrypt KDF may use up to 1 GiB).
+    pub decrypt_threads: usize,
+}
+
+/// The default Keymanager API port.
+pub const DEFAULT_KEYMANAGER_PORT: u16 = 5062;
+/// The default bearer token file in the data directory.
+pub const API_TOKEN_FILE: &str = "api-token.txt";
+/// The default request body limit of the Keymanager API (64 MiB: thousands of keystores).
+pub const DEFAULT_KEYMANAGER_MAX_BODY_BYTES: usize = 64 << 20;
+
+/// The default number of keystore decryption threads: all cores but one (so duties keep a
+/// core), at most 4 (scrypt memory), at least 1.
+pub fn default_decrypt_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get().saturating_sub(1))
+        .clamp(1, 4)
+}
+
+/// Remote signing (`--remote-signer-url` and its settings).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoteSignerSettings {
+    /// A Web3Signer-compatible remote signer whose keys (`GET /api/v1/eth2/publicKeys`) are
+    /// loaded at start.
+    pub url: Option<String>,
+    /// Timeout and concurrency of every remote signer (also those of remote keys imported
+    /// through the Keymanager API).
+    pub config: signer::remote::RemoteSignerConfig,
+}
+
 /// Everything `poolvc run` needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -226,6 +265,10 @@ pub struct Config {
     pub duties: DutyConfig,
     /// The pool (registry, accounting, reports), when a registry is given.
     pub pool: Option<PoolSettings>,
+    /// The Keymanager API (`None`: not served).
+    pub keymanager: Option<KeymanagerConfig>,
+    /// Remote signing.
+    pub remote_signer: RemoteSignerSettings,
 }
 
 impl Config {

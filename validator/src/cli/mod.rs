@@ -1,6 +1,7 @@
 //! The command line (clap derive, one struct per concern).
 //!
-//! - `poolvc run`: the validator client ([`run::RunArgs`]);
+//! - `poolvc run`: the validator client ([`run::RunArgs`], the Keymanager API flags in
+//!   [`keymanager::KeymanagerArgs`], remote signing in [`remote_signer::RemoteSignerArgs`]);
 //! - `poolvc keys interop`: deterministic devnet keystores ([`keys::KeysCommand`]);
 //! - `poolvc slashing-protection import|export`: EIP-3076 interchange files
 //!   ([`slashing_protection::SlashingProtectionCommand`]);
@@ -10,8 +11,10 @@
 //!   ([`credentials::CredentialsCommand`]).
 
 pub mod credentials;
+pub mod keymanager;
 pub mod keys;
 pub mod pool;
+pub mod remote_signer;
 pub mod report;
 pub mod run;
 pub mod slashing_protection;

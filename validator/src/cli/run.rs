@@ -8,6 +8,8 @@ use clap::{Args, ValueEnum};
 use signer::loader::PasswordSource;
 use types::ExecutionAddress;
 
+use crate::cli::keymanager::KeymanagerArgs;
+use crate::cli::remote_signer::RemoteSignerArgs;
 use crate::config::{
     BuilderMode, Config, DEFAULT_DOPPELGANGER_EPOCHS, DEFAULT_GAS_LIMIT, DutyConfig, FeePolicy,
     KEY_CACHE_FILE, KeySource, LogFormat, SLASHING_DB_FILE, SlashingDb, all_publications,
@@ -48,6 +50,12 @@ pub struct RunArgs {
     /// The Prometheus endpoint.
     #[command(flatten)]
     pub metrics: MetricsArgs,
+    /// The Keymanager API.
+    #[command(flatten)]
+    pub keymanager: KeymanagerArgs,
+    /// Remote signing.
+    #[command(flatten)]
+    pub remote_signer: RemoteSignerArgs,
 }
 
 /// Metrics flags.
@@ -318,6 +326,8 @@ impl RunArgs {
             slashing_db,
             duties,
             pool: pool.map(|(settings, _)| settings),
+            keymanager: self.keymanager.to_config(&self.datadir)?,
+            remote_signer: self.remote_signer.to_config()?,
         })
     }
 }

@@ -1,10 +1,12 @@
 //! HTTP servers of the client: the read-only reports API (`/pool/v1/…`) and the auditors'
-//! dashboard (`/dashboard/…`), served together on one listener, and the Prometheus endpoint
-//! (`/metrics`, [`metrics::router`]) on its own.
+//! dashboard (`/dashboard/…`), served together on one listener; the Prometheus endpoint
+//! (`/metrics`, [`metrics::router`]) on its own; the Keymanager API ([`keymanager`], bearer
+//! token, its own listener).
 //!
 //! Invariants:
-//! - everything here is read-only: handlers read the [`pool_registry::LedgerStore`] and the
-//!   registry and never write;
+//! - the reports API and the dashboard are read-only: handlers read the
+//!   [`pool_registry::LedgerStore`] and the registry and never write (the Keymanager API, which
+//!   does change keys and settings, states its own invariants);
 //! - every response is bounded: request bodies are refused past a small limit, requests time
 //!   out, list endpoints page with a maximum page size, connections are capped and a client
 //!   that does not finish sending its headers in time is dropped;
@@ -17,6 +19,7 @@
 pub mod dashboard;
 mod error;
 pub mod format;
+pub mod keymanager;
 pub mod metrics;
 pub mod reports;
 mod server;

@@ -1,4 +1,5 @@
-//! The HTTP/1.1 accept loop shared by the reports API with the dashboard, and `/metrics`.
+//! The HTTP/1.1 accept loop shared by the HTTP servers: the reports API with the dashboard,
+//! `/metrics`, and the Keymanager API.
 //!
 //! Why not `axum::serve`: it sets no header-read timeout and no connection cap, so one client
 //! opening many idle connections could exhaust the process. Here every connection holds a

@@ -11,6 +11,9 @@
 //! - otherwise the key is held ([`SigningState::Held`]) for the configured number of epochs:
 //!   no signature of any kind (attestation, selection proof, block, sync message...).
 //!
+//! Keys imported while the client runs (Keymanager API) get the same decision from
+//! [`plan_keys`] and a service of their own, which watches only them.
+//!
 //! While keys are held, [`DoppelgangerService`] checks every slot whether any of them is live:
 //! with `POST /eth/v1/validator/liveness/{epoch}` where the node has it, and always from the
 //! chain (attestations included in canonical blocks, mapped through committees to indices, and
@@ -71,7 +74,17 @@ pub async fn plan<E: EthSpec>(
     clock: &SlotClock,
     epochs: u64,
 ) -> Result<Plan> {
-    let keys = store.keys();
+    plan_keys(store, clock, epochs, store.keys()).await
+}
+
+/// [`plan`] for some keys only (keys imported while the client runs); the others are left as
+/// they are.
+pub async fn plan_keys<E: EthSpec>(
+    store: &ValidatorStore<E>,
+    clock: &SlotClock,
+    epochs: u64,
+    keys: Vec<crate::store::KeyInfo>,
+) -> Result<Plan> {
     let mut plan = Plan::default();
     let current = clock.now_epoch();
     let release_all = match current {
@@ -176,9 +189,18 @@ impl<E: EthSpec> DoppelgangerService<E> {
     }
 
     /// Checks every slot until the held keys are released, a doppelganger is seen, or shutdown.
+    /// Only the keys of this service's plan are watched (keys imported later have their own).
     pub async fn run(mut self, token: CancellationToken) {
+        let watched: std::collections::HashSet<PublicKeyBytes> =
+            self.plan.held.iter().copied().collect();
         loop {
-            let held = self.ctx.store.held_keys();
+            let held: Vec<crate::store::KeyInfo> = self
+                .ctx
+                .store
+                .held_keys()
+                .into_iter()
+                .filter(|k| watched.contains(&k.pubkey))
+                .collect();
             if held.is_empty() {
                 return;
             }

@@ -1,5 +1,7 @@
 //! Per-key settings: fee recipient, gas limit and graffiti, each falling back to the client-wide
-//! default, persisted in `datadir/validator_definitions.json` (no secrets: plain JSON).
+//! default, and the remote signer of keys imported as remote keys; persisted in
+//! `datadir/validator_definitions.json` (no secrets: plain JSON; remote signer URLs with
+//! credentials are refused).
 //!
 //! Invariants: the file is replaced atomically (temporary file, sync, rename), so a crash never
 //! leaves a truncated file; a per-key fee recipient the pool policy would refuse at proposal time
@@ -35,6 +37,10 @@ pub struct ValidatorDefinition {
     /// Its graffiti (UTF-8, at most 32 bytes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub graffiti: Option<String>,
+    /// The remote (Web3Signer-compatible) signer holding the key, for keys imported through
+    /// the Keymanager API's remote keys; loaded again at every start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_signer_url: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -146,6 +152,15 @@ impl Definitions {
                 .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
                 check_graffiti(&definition.pubkey, definition.graffiti.as_deref())
                     .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+                if let Some(url) = &definition.remote_signer_url {
+                    signer::remote::check_url(url).map_err(|e| {
+                        Error::Config(format!(
+                            "{}: remote signer of {}: {e}",
+                            path.display(),
+                            definition.pubkey
+                        ))
+                    })?;
+                }
                 if entries.contains_key(&definition.pubkey) {
                     return Err(Error::Config(format!(
                         "{} lists {} twice",
@@ -265,6 +280,23 @@ impl Definitions {
         self.update(pubkey, |d| d.graffiti = graffiti)
     }
 
+    /// The keys recorded as held by a remote signer, with its URL.
+    pub fn remote_keys(&self) -> Vec<(PublicKeyBytes, String)> {
+        self.entries
+            .values()
+            .filter_map(|d| d.remote_signer_url.clone().map(|url| (d.pubkey, url)))
+            .collect()
+    }
+
+    /// Records (or clears, with `None`) the remote signer of a key and persists it.
+    pub fn set_remote_signer(&mut self, pubkey: PublicKeyBytes, url: Option<String>) -> Result<()> {
+        if let Some(url) = &url {
+            signer::remote::check_url(url)
+                .map_err(|e| Error::Config(format!("remote signer of {pubkey}: {e}")))?;
+        }
+        self.update(pubkey, |d| d.remote_signer_url = url)
+    }
+
     /// Applies `change` to a key's entry (created if absent) and persists; on a write failure
     /// the in-memory settings are left as they were.
     fn update(
@@ -336,6 +368,19 @@ mod tests {
         assert!(
             reloaded.get(&pk(2)).is_some(),
             "entries of absent keys are kept"
+        );
+
+        let mut defs = reloaded;
+        defs.set_remote_signer(pk(3), Some("http://127.0.0.1:9000".into()))
+            .unwrap();
+        assert!(
+            defs.set_remote_signer(pk(3), Some("ftp://x".into()))
+                .is_err()
+        );
+        let reloaded = Definitions::load_or_create(&path, defaults(), None, &[]).unwrap();
+        assert_eq!(
+            reloaded.remote_keys(),
+            vec![(pk(3), "http://127.0.0.1:9000".to_owned())]
         );
     }
 

@@ -12,9 +12,14 @@
 //! - a block paying a fee recipient the pool's policy does not allow is refused before slashing
 //!   protection and signing, logged at error level and counted
 //!   (`poolvc_pool_safety_refusals_total`);
-//! - a block whose slot, proposer or fork differs from the duty is refused.
+//! - a block whose slot, proposer or fork differs from the duty is refused;
+//! - keys added at run time start held (see [`ValidatorStore::add_keys`]); once
+//!   [`ValidatorStore::remove_keys`] returns, no signing operation with the removed keys is in
+//!   flight and none can start (every signing entry point holds the signing gate's read side
+//!   from its key check to its last signature).
 
 mod definitions;
+mod keys;
 mod messages;
 mod registry;
 mod slashable;
@@ -24,7 +29,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
-use signer::Signer;
+use signer::{ForkInfo, Signable, SignableMessage, Signer};
 use slashing_protection::SlashingProtection;
 use types::api::ValidatorData;
 use types::{
@@ -52,6 +57,8 @@ pub struct ValidatorStore<E: EthSpec> {
     definitions: Mutex<Definitions>,
     fee_policy: Option<FeePolicy>,
     metrics: Arc<Metrics>,
+    /// Read by every signing operation, written to remove keys (see the module invariant).
+    signing_gate: tokio::sync::RwLock<()>,
     _preset: PhantomData<E>,
 }
 
@@ -98,6 +105,7 @@ impl<E: EthSpec> ValidatorStore<E> {
             definitions: Mutex::new(parts.definitions),
             fee_policy: parts.fee_policy,
             metrics: parts.metrics,
+            signing_gate: tokio::sync::RwLock::new(()),
             _preset: PhantomData,
         }
     }
@@ -390,25 +398,46 @@ impl<E: EthSpec> ValidatorStore<E> {
     }
 
     /// Signs groups of keys over shared roots (no slashing check: callers are the non-slashable
-    /// message kinds, or have checked).
+    /// message kinds, or have checked). One result per key: a remote key's failure is its own.
     pub(crate) async fn sign_grouped(
         &self,
         groups: Vec<signer::SigningGroup>,
-    ) -> Result<Vec<Vec<types::SignatureBytes>>> {
+    ) -> Result<Vec<Vec<signer::SignatureResult>>> {
         Ok(self.signer.sign_groups(groups).await?)
     }
 
+    /// The fork information of a message about `epoch` (what a remote signer derives the
+    /// domain from, matching [`Self::domain`]).
+    pub(crate) fn fork_info(&self, epoch: Epoch) -> ForkInfo {
+        ForkInfo {
+            fork: self.spec.fork_at_epoch(epoch),
+            genesis_validators_root: self.genesis_validators_root,
+        }
+    }
+
+    /// A typed message under the fork of `epoch`.
+    pub(crate) fn message(&self, epoch: Epoch, signable: Signable) -> SignableMessage {
+        SignableMessage {
+            fork_info: Some(self.fork_info(epoch)),
+            signable,
+        }
+    }
+
     /// Groups `items` by signing root: returns the groups and, per item, (group, position).
+    /// `message(i)` describes item `i`'s message; it is asked once per distinct root (items
+    /// with one root sign one message).
     pub(crate) fn group_by_root(
         items: impl IntoIterator<Item = (Hash256, PublicKeyBytes)>,
+        mut message: impl FnMut(usize) -> SignableMessage,
     ) -> (Vec<signer::SigningGroup>, Vec<(usize, usize)>) {
         let mut groups: Vec<signer::SigningGroup> = Vec::new();
         let mut by_root: HashMap<Hash256, usize> = HashMap::new();
         let mut positions = Vec::new();
-        for (root, pubkey) in items {
+        for (index, (root, pubkey)) in items.into_iter().enumerate() {
             let group = *by_root.entry(root).or_insert_with(|| {
                 groups.push(signer::SigningGroup {
                     signing_root: root,
+                    message: message(index),
                     pubkeys: Vec::new(),
                 });
                 groups.len() - 1
@@ -573,10 +602,22 @@ mod tests {
         let b = PublicKeyBytes::repeat_byte(2);
         let r1 = Hash256::repeat_byte(1);
         let r2 = Hash256::repeat_byte(2);
+        let mut asked = Vec::new();
         let (groups, positions) =
-            ValidatorStore::<MinimalEthSpec>::group_by_root([(r1, a), (r2, b), (r1, b)]);
+            ValidatorStore::<MinimalEthSpec>::group_by_root([(r1, a), (r2, b), (r1, b)], |i| {
+                asked.push(i);
+                SignableMessage {
+                    fork_info: None,
+                    signable: Signable::AggregationSlot(types::Slot(i as u64)),
+                }
+            });
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].pubkeys, vec![a, b]);
         assert_eq!(positions, vec![(0, 0), (1, 0), (0, 1)]);
+        assert_eq!(asked, vec![0, 1], "one message per distinct root");
+        assert_eq!(
+            groups[1].message.signable,
+            Signable::AggregationSlot(types::Slot(1))
+        );
     }
 }

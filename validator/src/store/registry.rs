@@ -1,11 +1,12 @@
 //! The loaded keys as the beacon chain sees them: registry index and status, and whether
 //! doppelganger protection still holds them back.
 //!
-//! Invariants: an index, once learnt, never changes for a key (the registry is append-only); a
-//! key unknown to the chain has no index and no duties; a key is [`SigningState::Held`] from
-//! load until doppelganger protection releases it, and nothing is ever signed with a held key;
-//! a key whose on-chain withdrawal credentials pay someone else than the pool is `blocked`
-//! (when the policy enforces it): it has no duties and signs nothing.
+//! Invariants: an index, once learnt, never changes for a key while it is loaded (the beacon
+//! registry is append-only); a key unknown to the chain has no index and no duties; a key is
+//! [`SigningState::Held`] from load (at start or by import) until doppelganger protection
+//! releases it, and nothing is ever signed with a held key; a removed key is gone from both
+//! maps at once; a key whose on-chain withdrawal credentials pay someone else than the pool
+//! is `blocked` (when the policy enforces it): it has no duties and signs nothing.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -167,6 +168,34 @@ impl Registry {
         }
     }
 
+    /// Adds a key in `state` (no index or status yet); false when it is already present.
+    pub(crate) fn insert(&mut self, pubkey: PublicKeyBytes, state: SigningState) -> bool {
+        if self.keys.contains_key(&pubkey) {
+            return false;
+        }
+        self.keys.insert(
+            pubkey,
+            KeyInfo {
+                pubkey,
+                index: None,
+                status: None,
+                signing: state,
+                credentials: CredentialsCheck::Unchecked,
+                blocked: false,
+            },
+        );
+        true
+    }
+
+    /// Removes a key (and its index); returns what was known about it.
+    pub(crate) fn remove(&mut self, pubkey: &PublicKeyBytes) -> Option<KeyInfo> {
+        let info = self.keys.remove(pubkey)?;
+        if let Some(index) = info.index {
+            self.by_index.remove(&index);
+        }
+        Some(info)
+    }
+
     /// Applies a validators query: `data` holds the chain's view of (some of) our keys; keys
     /// absent from it are unknown to the chain. With `pool`, every key's withdrawal
     /// credentials are compared with the pool's and foreign ones block the key if the policy
@@ -285,6 +314,20 @@ mod tests {
             "indices never change"
         );
         assert_eq!(registry.status_counts()["active_ongoing"], 2);
+
+        let c = PublicKeyBytes::repeat_byte(3);
+        assert!(registry.insert(c, SigningState::Enabled));
+        assert!(
+            !registry.insert(c, SigningState::Enabled),
+            "already present"
+        );
+        assert_eq!(registry.remove(&a).and_then(|k| k.index), Some(7));
+        assert!(
+            registry.by_index(7).is_none(),
+            "the index goes with the key"
+        );
+        assert!(registry.remove(&a).is_none());
+        assert_eq!(registry.all().count(), 2);
     }
 
     #[test]

@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use signer::{BlockMessage, Signable};
 use slashing_protection::{AttestationRequest, BlockRequest};
 use tree_hash::TreeHash;
 use types::block::{ProducedBlock, SignedProducedBlock};
 use types::{
-    AttestationData, DomainKind, Epoch, EthSpec, Hash256, PublicKeyBytes, SignatureBytes,
+    AttestationData, DomainKind, Epoch, EthSpec, ForkName, Hash256, PublicKeyBytes, SignatureBytes,
     SignedRoot, Slot, compute_signing_root,
 };
 
@@ -79,9 +80,10 @@ fn log_refusals(what: &str, refused: &[(AttestationToSign, String)]) {
 impl<E: EthSpec> ValidatorStore<E> {
     /// Signs a batch of attestations: one slashing-protection batch (one durable transaction)
     /// and one signing batch (one hash-to-curve per distinct signing root: per committee before
-    /// Electra, per slot after), run concurrently. Only signatures whose record was `Safe` are
-    /// returned; refusals (slashing protection, doppelganger) are logged and returned for the
-    /// caller to count.
+    /// Electra, per slot after), run concurrently for local keys; remote keys are asked
+    /// afterwards, and only for the items recorded as safe. Only signatures whose record was
+    /// `Safe` are returned; refusals (slashing protection, doppelganger, a failed signer) are
+    /// logged and returned for the caller to count.
     ///
     /// An `Err` means the database or the signer failed: nothing of this batch may be
     /// published.
@@ -89,11 +91,19 @@ impl<E: EthSpec> ValidatorStore<E> {
         &self,
         items: Vec<AttestationToSign>,
     ) -> Result<AttestationBatch> {
+        let _permit = self.signing_permit().await;
         let started = Instant::now();
         let (enabled, held) = self.partition_enabled(items, |item| item.pubkey);
         let mut refused: Vec<(AttestationToSign, String)> = held
             .into_iter()
-            .map(|item| (item, "held by doppelganger protection".to_owned()))
+            .map(|item| {
+                let reason = if self.key(&item.pubkey).is_some() {
+                    "held by doppelganger protection"
+                } else {
+                    "key no longer loaded"
+                };
+                (item, reason.to_owned())
+            })
             .collect();
 
         let mut domains: HashMap<Epoch, Hash256> = HashMap::new();
@@ -120,18 +130,35 @@ impl<E: EthSpec> ValidatorStore<E> {
                 signing_root: *root,
             })
             .collect();
+        // Local keys sign while the slashing-protection transaction commits (nothing leaves
+        // before it is recorded); remote keys are asked only for what was recorded as safe.
+        let remote: Vec<bool> = enabled
+            .iter()
+            .map(|item| self.signer.is_remote(&item.pubkey))
+            .collect();
+        let describe = |i: usize| {
+            let data = enabled[i].data;
+            self.message(data.target.epoch, Signable::Attestation(data))
+        };
+        let local: Vec<usize> = (0..enabled.len()).filter(|i| !remote[*i]).collect();
         let (groups, positions) = Self::group_by_root(
-            signing_roots
+            local
                 .iter()
-                .copied()
-                .zip(enabled.iter().map(|item| item.pubkey)),
+                .map(|i| (signing_roots[*i], enabled[*i].pubkey)),
+            |j| describe(local[j]),
         );
 
         let mut signed = Vec::with_capacity(enabled.len());
         if !enabled.is_empty() {
             let (checks, signatures) = tokio::join!(
                 self.slashing.check_and_insert_attestations(&requests),
-                self.sign_grouped(groups)
+                async {
+                    if groups.is_empty() {
+                        Ok(Vec::new())
+                    } else {
+                        self.sign_grouped(groups).await
+                    }
+                }
             );
             let checks = checks?;
             if checks.len() != enabled.len() {
@@ -143,21 +170,55 @@ impl<E: EthSpec> ValidatorStore<E> {
                     )),
                 ));
             }
-            let signatures = signatures?;
-            for ((item, check), (group, position)) in enabled.into_iter().zip(checks).zip(positions)
-            {
+            let mut signatures = signatures?;
+            // Where each item's signature is: (remote batch?, group, position).
+            let mut places: Vec<Option<(bool, usize, usize)>> = vec![None; enabled.len()];
+            for (i, (group, position)) in local.iter().zip(positions) {
+                places[*i] = Some((false, group, position));
+            }
+            let safe_remote: Vec<usize> = (0..enabled.len())
+                .filter(|i| remote[*i] && checks[*i].is_ok())
+                .collect();
+            let mut remote_signatures = Vec::new();
+            if !safe_remote.is_empty() {
+                let (groups, positions) = Self::group_by_root(
+                    safe_remote
+                        .iter()
+                        .map(|i| (signing_roots[*i], enabled[*i].pubkey)),
+                    |j| describe(safe_remote[j]),
+                );
+                remote_signatures = self.sign_grouped(groups).await?;
+                for (i, (group, position)) in safe_remote.iter().zip(positions) {
+                    places[*i] = Some((true, group, position));
+                }
+            }
+            for ((item, check), place) in enabled.iter().zip(checks).zip(places) {
                 match check {
                     Ok(_) => {
-                        let signature = signatures
-                            .get(group)
-                            .and_then(|g| g.get(position))
-                            .copied()
+                        let signature = place
+                            .and_then(|(is_remote, group, position)| {
+                                let batch = if is_remote {
+                                    &mut remote_signatures
+                                } else {
+                                    &mut signatures
+                                };
+                                batch.get_mut(group).and_then(|g| g.get_mut(position))
+                            })
+                            .map(|slot| {
+                                std::mem::replace(slot, Err(signer::Error::SignerIncomplete))
+                            })
                             .ok_or(Error::SignerOutput(
                                 "fewer attestation signatures than requested",
                             ))?;
-                        signed.push((item, signature));
+                        match signature {
+                            Ok(signature) => signed.push((*item, signature)),
+                            // Recorded but not signed: safe, the duty is lost.
+                            Err(error) => {
+                                refused.push((*item, format!("the signer failed: {error}")))
+                            }
+                        }
                     }
-                    Err(reason) => refused.push((item, reason.to_string())),
+                    Err(reason) => refused.push((*item, reason.to_string())),
                 }
             }
         }
@@ -176,6 +237,7 @@ impl<E: EthSpec> ValidatorStore<E> {
         duty: &ProposalDuty,
         block: ProducedBlock<E>,
     ) -> Result<SignedProducedBlock<E>> {
+        let _permit = self.signing_permit().await;
         let started = Instant::now();
         self.ensure_enabled(&duty.pubkey)?;
         let expected_fork = self.spec.fork_name_at_slot(duty.slot);
@@ -246,16 +308,41 @@ impl<E: EthSpec> ValidatorStore<E> {
                 reason,
             });
         }
+        let header = match &block {
+            ProducedBlock::Full(b) => b.block_header(),
+            ProducedBlock::Contents(c) => c.block.block_header(),
+            ProducedBlock::Blinded(b) => b.block_header(),
+        };
+        let fork = block.fork_name();
+        let block_message = if fork >= ForkName::Bellatrix {
+            BlockMessage::Header(header)
+        } else {
+            // Plain containers always encode; Null would only make a remote refuse.
+            BlockMessage::Full(serde_json::to_value(&block).unwrap_or_default())
+        };
+        let message = self.message(
+            self.spec.compute_epoch_at_slot(duty.slot),
+            Signable::Block {
+                fork,
+                block: block_message,
+            },
+        );
         let mut signatures = self
             .sign_grouped(vec![signer::SigningGroup {
                 signing_root,
+                message,
                 pubkeys: vec![duty.pubkey],
             }])
             .await?;
         let signature = signatures
             .pop()
             .and_then(|mut g| g.pop())
-            .ok_or(Error::SignerOutput("no block signature"))?;
+            .ok_or(Error::SignerOutput("no block signature"))?
+            .map_err(|error| {
+                // Recorded but not signed: safe, the proposal is lost.
+                tracing::error!(pubkey = %duty.pubkey, slot = %duty.slot, %error, "block not signed: the signer failed");
+                Error::Signer(error)
+            })?;
         self.metrics
             .signing_batch(Duty::Block, 1, started.elapsed());
         Ok(block.into_signed(signature))

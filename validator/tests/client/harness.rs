@@ -60,6 +60,8 @@ pub(crate) fn config(datadir: &Path, nodes: &[String], doppelganger_epochs: u64)
             ..DutyConfig::default()
         },
         pool: None,
+        keymanager: None,
+        remote_signer: Default::default(),
     }
 }
 

@@ -303,6 +303,25 @@ impl DutiesStore {
         }
     }
 
+    /// Drops every duty of `pubkeys` (keys removed at run time), so no service tries to sign
+    /// with them; the next poll requests duties for the remaining keys only.
+    pub fn forget_keys(&self, pubkeys: &BTreeSet<PublicKeyBytes>) {
+        for duties in self.attesters.write().values_mut() {
+            duties.duties.retain(|e| !pubkeys.contains(&e.duty.pubkey));
+        }
+        for duties in self.proposers.write().values_mut() {
+            duties.duties.retain(|d| !pubkeys.contains(&d.pubkey));
+        }
+        for duties in self.sync.write().values_mut() {
+            duties.duties.retain(|d| !pubkeys.contains(&d.pubkey));
+        }
+        for by_subcommittee in self.sync_proofs.write().aggregators.values_mut() {
+            for aggregators in by_subcommittee.values_mut() {
+                aggregators.retain(|a| !pubkeys.contains(&a.pubkey));
+            }
+        }
+    }
+
     /// Forgets everything before `current - 1`.
     pub fn prune(&self, current: Epoch) {
         let floor = current.saturating_sub(1);
