@@ -14,8 +14,26 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<
     decode(&text).map_err(serde::de::Error::custom)
 }
 
+/// Hex that does not decode: its length and the cause.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct InvalidHex {
+    /// Characters after any `0x`.
+    pub(crate) len: usize,
+    /// The decoder's error.
+    pub(crate) cause: hex::FromHexError,
+}
+
+impl std::fmt::Display for InvalidHex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid hex ({} characters): {}", self.len, self.cause)
+    }
+}
+
 /// Decodes hex with an optional `0x` prefix.
-pub(crate) fn decode(text: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn decode(text: &str) -> Result<Vec<u8>, InvalidHex> {
     let digits = text.strip_prefix("0x").unwrap_or(text);
-    hex::decode(digits).map_err(|e| format!("invalid hex ({} characters): {e}", digits.len()))
+    hex::decode(digits).map_err(|cause| InvalidHex {
+        len: digits.len(),
+        cause,
+    })
 }

@@ -191,25 +191,35 @@ impl RemoteSigner {
     }
 }
 
+/// Why a remote signer's answer is not a signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct BadAnswer(String);
+
+impl From<BadAnswer> for String {
+    fn from(bad: BadAnswer) -> Self {
+        bad.0
+    }
+}
+
 /// A signature answer: `{"signature": "0x…"}`, a JSON string, or the bare hex text.
-fn parse_signature(answer: &[u8]) -> std::result::Result<SignatureBytes, String> {
+fn parse_signature(answer: &[u8]) -> std::result::Result<SignatureBytes, BadAnswer> {
     let text = match serde_json::from_slice::<Value>(answer) {
         Ok(Value::Object(object)) => match object.get("signature") {
             Some(Value::String(text)) => text.clone(),
-            _ => return Err("the answer has no `signature` string".to_owned()),
+            _ => return Err(BadAnswer("the answer has no `signature` string".to_owned())),
         },
         Ok(Value::String(text)) => text,
         _ => String::from_utf8_lossy(answer).trim().to_owned(),
     };
     let digits = text
         .strip_prefix("0x")
-        .ok_or_else(|| format!("the signature {:?} lacks 0x", shorten(&text)))?;
+        .ok_or_else(|| BadAnswer(format!("the signature {:?} lacks 0x", shorten(&text))))?;
     let mut bytes = [0u8; 96];
     hex::decode_to_slice(digits, &mut bytes).map_err(|e| {
-        format!(
+        BadAnswer(format!(
             "the signature {:?} is not 96 bytes of hex: {e}",
             shorten(&text)
-        )
+        ))
     })?;
     Ok(SignatureBytes::from(bytes))
 }

@@ -203,20 +203,31 @@ fn field_at_line(text: &str, line: usize) -> String {
     }
 }
 
+/// What is wrong with one value; the caller places it with the file, line and field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Invalid(pub(crate) String);
+
+impl From<Invalid> for String {
+    fn from(invalid: Invalid) -> Self {
+        invalid.0
+    }
+}
+
 /// Parses `0x`-prefixed hex of exactly `N` bytes.
-pub(crate) fn parse_hex<const N: usize>(text: &str) -> std::result::Result<[u8; N], String> {
+pub(crate) fn parse_hex<const N: usize>(text: &str) -> std::result::Result<[u8; N], Invalid> {
     let digits = text
         .strip_prefix("0x")
-        .ok_or_else(|| format!("{text:?} must start with 0x"))?;
+        .ok_or_else(|| Invalid(format!("{text:?} must start with 0x")))?;
     if digits.len() != 2 * N {
-        return Err(format!(
+        return Err(Invalid(format!(
             "{text:?} must be {N} bytes ({} hex digits), found {} digits",
             2 * N,
             digits.len()
-        ));
+        )));
     }
     let mut out = [0u8; N];
-    hex::decode_to_slice(digits, &mut out).map_err(|e| format!("{text:?} is not hex: {e}"))?;
+    hex::decode_to_slice(digits, &mut out)
+        .map_err(|e| Invalid(format!("{text:?} is not hex: {e}")))?;
     Ok(out)
 }
 
@@ -308,7 +319,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Registry> {
                 if entry.is_empty() {
                     continue;
                 }
-                let key_err = |message: String| Error::Registry {
+                let key_err = |Invalid(message): Invalid| Error::Registry {
                     file: file.clone(),
                     line: n + 1,
                     field: format!("operators[{i}].keys_file"),
@@ -343,13 +354,13 @@ fn claim_key(
     pubkey: PublicKeyBytes,
     operator: u64,
     location: String,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<(), Invalid> {
     if let Some((owner, first)) = owners.get(&pubkey) {
-        return Err(if *owner == operator {
+        return Err(Invalid(if *owner == operator {
             format!("key {pubkey} listed twice for operator {operator} (first at {first})")
         } else {
             format!("key {pubkey} already belongs to operator {owner} (at {first})")
-        });
+        }));
     }
     owners.insert(pubkey, (operator, location));
     Ok(())

@@ -149,7 +149,7 @@ impl Keystore {
     pub fn pubkey(&self) -> Result<PublicKeyBytes> {
         let bytes = crate::hex_serde::decode(&self.pubkey).map_err(|reason| Error::InvalidHex {
             field: "pubkey",
-            reason,
+            reason: reason.to_string(),
         })?;
         PublicKeyBytes::try_from(bytes.as_slice()).map_err(|_| Error::InvalidHex {
             field: "pubkey",

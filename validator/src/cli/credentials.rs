@@ -50,8 +50,13 @@ pub enum ValidatorsArg {
 /// The most indices one list may expand to.
 const MAX_LISTED_INDICES: u64 = 1 << 22;
 
+/// A list of indices that does not parse (clap prints it after the flag's name).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidIndices(String);
+
 /// Parses `1,4,10-20` into indices (ranges inclusive).
-fn parse_index_list<T>(text: &str) -> std::result::Result<Vec<T>, String>
+fn parse_index_list<T>(text: &str) -> std::result::Result<Vec<T>, InvalidIndices>
 where
     T: FromStr + Into<u64> + TryFrom<u64>,
 {
@@ -60,39 +65,46 @@ where
         let number = |s: &str| {
             s.trim()
                 .parse::<T>()
-                .map_err(|_| format!("{s:?} is not an index"))
+                .map_err(|_| InvalidIndices(format!("{s:?} is not an index")))
         };
         match part.split_once('-') {
             Some((a, b)) => {
                 let (a, b): (u64, u64) = (number(a)?.into(), number(b)?.into());
                 if a > b {
-                    return Err(format!("range {part:?} is empty"));
+                    return Err(InvalidIndices(format!("range {part:?} is empty")));
                 }
                 if b - a >= MAX_LISTED_INDICES {
-                    return Err(format!("range {part:?} is too long"));
+                    return Err(InvalidIndices(format!("range {part:?} is too long")));
                 }
                 for i in a..=b {
-                    out.push(T::try_from(i).map_err(|_| format!("{i} is out of range"))?);
+                    out.push(
+                        T::try_from(i)
+                            .map_err(|_| InvalidIndices(format!("{i} is out of range")))?,
+                    );
                 }
             }
             None => out.push(number(part)?),
         }
     }
     if out.is_empty() {
-        return Err("no index given".into());
+        return Err(InvalidIndices("no index given".into()));
     }
     Ok(out)
 }
 
 impl FromStr for ValidatorsArg {
-    type Err = String;
-    fn from_str(text: &str) -> std::result::Result<Self, String> {
+    type Err = InvalidIndices;
+    fn from_str(text: &str) -> std::result::Result<Self, InvalidIndices> {
         if text.trim().eq_ignore_ascii_case("all") {
             return Ok(Self::All);
         }
         parse_index_list::<u64>(text)
             .map(Self::Indices)
-            .map_err(|e| format!("expected `all` or validator indices like 0,4,10-20: {e}"))
+            .map_err(|e| {
+                InvalidIndices(format!(
+                    "expected `all` or validator indices like 0,4,10-20: {e}"
+                ))
+            })
     }
 }
 
@@ -101,8 +113,8 @@ impl FromStr for ValidatorsArg {
 pub struct KeyIndices(pub Vec<u32>);
 
 impl FromStr for KeyIndices {
-    type Err = String;
-    fn from_str(text: &str) -> std::result::Result<Self, String> {
+    type Err = InvalidIndices;
+    fn from_str(text: &str) -> std::result::Result<Self, InvalidIndices> {
         parse_index_list::<u32>(text).map(Self)
     }
 }
@@ -394,10 +406,12 @@ mod tests {
     use super::*;
     use crate::cli::{Cli, Command};
 
-    fn parse(args: &[&str]) -> std::result::Result<SetWithdrawalAddressArgs, String> {
+    fn parse(
+        args: &[&str],
+    ) -> std::result::Result<SetWithdrawalAddressArgs, crate::cli::ParseFailure> {
         let mut full = vec!["poolvc", "credentials", "set-withdrawal-address"];
         full.extend_from_slice(args);
-        let cli = Cli::try_parse_from(full).map_err(|e| e.to_string())?;
+        let cli = Cli::try_parse_from(full)?;
         let Command::Credentials(CredentialsCommand::SetWithdrawalAddress(args)) = cli.command
         else {
             return Err("not set-withdrawal-address".into());

@@ -103,14 +103,13 @@ mod tests {
         keymanager: KeymanagerArgs,
     }
 
-    fn parse(args: &[&str]) -> std::result::Result<Option<KeymanagerConfig>, String> {
+    fn parse(
+        args: &[&str],
+    ) -> std::result::Result<Option<KeymanagerConfig>, crate::cli::ParseFailure> {
         let mut full = vec!["test"];
         full.extend_from_slice(args);
-        let flags = Flags::try_parse_from(full).map_err(|e| e.to_string())?;
-        flags
-            .keymanager
-            .to_config(Path::new("/d"))
-            .map_err(|e| e.to_string())
+        let flags = Flags::try_parse_from(full)?;
+        Ok(flags.keymanager.to_config(Path::new("/d"))?)
     }
 
     #[test]

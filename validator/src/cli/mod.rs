@@ -49,6 +49,48 @@ pub enum Command {
     Credentials(credentials::CredentialsCommand),
 }
 
+/// A command line the tests expected to parse but did not (clap's or the validation's
+/// message).
+#[cfg(test)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ParseFailure(pub(crate) String);
+
+#[cfg(test)]
+impl std::ops::Deref for ParseFailure {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+impl std::fmt::Display for ParseFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+impl From<clap::Error> for ParseFailure {
+    fn from(error: clap::Error) -> Self {
+        Self(error.to_string())
+    }
+}
+
+#[cfg(test)]
+impl From<crate::error::Error> for ParseFailure {
+    fn from(error: crate::error::Error) -> Self {
+        Self(error.to_string())
+    }
+}
+
+#[cfg(test)]
+impl From<&str> for ParseFailure {
+    fn from(message: &str) -> Self {
+        Self(message.to_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -62,11 +62,11 @@ mod tests {
         remote: RemoteSignerArgs,
     }
 
-    fn parse(args: &[&str]) -> std::result::Result<RemoteSignerSettings, String> {
+    fn parse(args: &[&str]) -> std::result::Result<RemoteSignerSettings, crate::cli::ParseFailure> {
         let mut full = vec!["test"];
         full.extend_from_slice(args);
-        let flags = Flags::try_parse_from(full).map_err(|e| e.to_string())?;
-        flags.remote.to_config().map_err(|e| e.to_string())
+        let flags = Flags::try_parse_from(full)?;
+        Ok(flags.remote.to_config()?)
     }
 
     #[test]

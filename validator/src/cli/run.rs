@@ -339,14 +339,14 @@ mod tests {
     use super::*;
     use crate::cli::{Cli, Command};
 
-    fn parse(args: &[&str]) -> std::result::Result<Config, String> {
+    fn parse(args: &[&str]) -> std::result::Result<Config, crate::cli::ParseFailure> {
         let mut full = vec!["poolvc", "run"];
         full.extend_from_slice(args);
-        let cli = Cli::try_parse_from(full).map_err(|e| e.to_string())?;
+        let cli = Cli::try_parse_from(full)?;
         let Command::Run(run) = cli.command else {
             return Err("not run".into());
         };
-        run.to_config().map_err(|e| e.to_string())
+        Ok(run.to_config()?)
     }
 
     const VAULT: &str = "0x1111111111111111111111111111111111111111";
@@ -424,15 +424,12 @@ mod tests {
             "--pool-vault",
             VAULT,
         ];
-        let metrics = |extra: &[&str]| {
+        let metrics = |extra: &[&str]| -> std::result::Result<_, crate::cli::ParseFailure> {
             let mut args = base.to_vec();
             args.extend_from_slice(extra);
-            match Cli::try_parse_from(args)
-                .map_err(|e| e.to_string())?
-                .command
-            {
+            match Cli::try_parse_from(args)?.command {
                 Command::Run(run) => Ok(run.metrics.address()),
-                _ => Err("not run".to_owned()),
+                _ => Err("not run".into()),
             }
         };
         assert_eq!(metrics(&[]).unwrap(), None);

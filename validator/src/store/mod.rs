@@ -46,6 +46,16 @@ use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use registry::Registry;
 
+/// The fee recipients a refused block was allowed to pay (for the error and the log line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedRecipients(pub String);
+
+impl std::fmt::Display for AllowedRecipients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Keys, chain view, settings and slashing protection; the only producer of duty signatures.
 pub struct ValidatorStore<E: EthSpec> {
     signer: Arc<dyn Signer>,
@@ -378,22 +388,24 @@ impl<E: EthSpec> ValidatorStore<E> {
         f(&mut self.definitions.lock())
     }
 
-    /// Whether a block paying `found` may be signed for `pubkey` (pool safety).
+    /// Whether a block paying `found` may be signed for `pubkey` (pool safety); otherwise what
+    /// the block had to pay.
     pub(crate) fn fee_recipient_allowed(
         &self,
         pubkey: &PublicKeyBytes,
         found: ExecutionAddress,
-    ) -> std::result::Result<(), String> {
+    ) -> std::result::Result<(), AllowedRecipients> {
         let configured = self.definitions.lock().fee_recipient(pubkey);
+        let allowed = |text: String| Err(AllowedRecipients(text));
         match (&self.fee_policy, configured) {
             (Some(policy), configured) if policy.permits(found, configured) => Ok(()),
             (Some(policy), Some(configured)) if policy.allow_other => {
-                Err(format!("{} or {configured}", policy.vault))
+                allowed(format!("{} or {configured}", policy.vault))
             }
-            (Some(policy), _) => Err(policy.vault.to_string()),
+            (Some(policy), _) => allowed(policy.vault.to_string()),
             (None, Some(configured)) if configured == found => Ok(()),
-            (None, Some(configured)) => Err(configured.to_string()),
-            (None, None) => Err("a configured fee recipient (none is set)".to_owned()),
+            (None, Some(configured)) => allowed(configured.to_string()),
+            (None, None) => allowed("a configured fee recipient (none is set)".to_owned()),
         }
     }
 
@@ -587,7 +599,7 @@ mod tests {
         assert_eq!(store.fee_recipient(&pk), Some(own));
         assert!(store.fee_recipient_allowed(&pk, own).is_ok());
         assert!(store.fee_recipient_allowed(&pk, vault).is_ok());
-        let expected = store.fee_recipient_allowed(&pk, other).unwrap_err();
+        let expected = store.fee_recipient_allowed(&pk, other).unwrap_err().0;
         assert!(expected.contains(&vault.to_string()) && expected.contains(&own.to_string()));
 
         let dir = tempfile::tempdir().unwrap();

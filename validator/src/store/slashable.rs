@@ -279,7 +279,7 @@ impl<E: EthSpec> ValidatorStore<E> {
                 slot: duty.slot,
                 pubkey: duty.pubkey,
                 found,
-                expected,
+                expected: expected.0,
             });
         }
         let domain = self.domain(
