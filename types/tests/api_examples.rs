@@ -36,6 +36,28 @@ use types::*;
 // The glob above brings the crate's `Result` alias; these helpers use plain results.
 use std::result::Result;
 
+/// Why a value does not match its schema (test diagnostics).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Problem(String);
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for Problem {
+    fn from(message: String) -> Self {
+        Self(message)
+    }
+}
+
+impl From<&str> for Problem {
+    fn from(message: &str) -> Self {
+        Self(message.to_owned())
+    }
+}
+
 type E = MainnetEthSpec;
 
 /// Fields whose schema example cannot be a valid value of the consensus type, with the valid
@@ -55,7 +77,7 @@ struct Schemas {
 }
 
 impl Schemas {
-    fn file(&self, path: &Path) -> Result<Arc<Value>, String> {
+    fn file(&self, path: &Path) -> Result<Arc<Value>, Problem> {
         let path = normalise(path);
         let mut cache = self.cache.lock().map_err(|e| e.to_string())?;
         if let Some(value) = cache.get(&path) {
@@ -71,7 +93,7 @@ impl Schemas {
     }
 
     /// Resolves `file.yaml#/A/B` (or `#/A/B`) relative to `from`.
-    fn resolve(&self, reference: &str, from: &Path) -> Result<(Value, PathBuf), String> {
+    fn resolve(&self, reference: &str, from: &Path) -> Result<(Value, PathBuf), Problem> {
         let (file_part, pointer) = reference.split_once('#').unwrap_or((reference, ""));
         let file = if file_part.is_empty() {
             from.to_path_buf()
@@ -90,7 +112,7 @@ impl Schemas {
 
     /// A complete example for `node`, or `None` for annotation-only nodes (e.g. an `allOf`
     /// member holding only a description).
-    fn example(&self, node: &Value, file: &Path, depth: usize) -> Result<Option<Value>, String> {
+    fn example(&self, node: &Value, file: &Path, depth: usize) -> Result<Option<Value>, Problem> {
         if depth > 64 {
             return Err("schema nesting too deep".into());
         }
@@ -109,7 +131,7 @@ impl Schemas {
                     (Some(Value::Object(more)), Some(Value::Object(object))) => object.extend(more),
                     (Some(value), None) => merged = Some(value),
                     (Some(value), Some(existing)) => {
-                        return Err(format!("allOf mixes {existing} and {value}"));
+                        return Err(format!("allOf mixes {existing} and {value}").into());
                     }
                 }
             }
@@ -154,7 +176,7 @@ impl Schemas {
                     .ok_or("string without example or pattern")?;
                 Ok(Some(Value::String(hex_for_pattern(pattern)?)))
             }
-            Some(other) => Err(format!("no example for a {other}")),
+            Some(other) => Err(format!("no example for a {other}").into()),
             None => Ok(None),
         }
     }
@@ -175,7 +197,7 @@ fn normalise(path: &Path) -> PathBuf {
 }
 
 /// Deterministic bytes for a `^0x[a-fA-F0-9]{N}$` pattern.
-fn hex_for_pattern(pattern: &str) -> Result<String, String> {
+fn hex_for_pattern(pattern: &str) -> Result<String, Problem> {
     let digits = pattern
         .strip_prefix("^0x[a-fA-F0-9]{")
         .and_then(|rest| rest.strip_suffix("}$"))

@@ -31,8 +31,11 @@ const PRESET_FILES: [(&str, ForkName); 7] = [
     ("fulu", ForkName::Fulu),
 ];
 
+/// Top-level `KEY: value` pairs of a YAML file.
+type Scalars = BTreeMap<String, String>;
+
 /// `KEY: value  # comment` lines; nested lines (indented or list items) are skipped.
-fn scalar_lines(path: &Path) -> Result<BTreeMap<String, String>, Failed> {
+fn scalar_lines(path: &Path) -> Result<Scalars, Failed> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut values = BTreeMap::new();
     for line in text.lines() {

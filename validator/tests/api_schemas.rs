@@ -26,6 +26,28 @@ use types::{
 };
 use validator::beacon_node::BeaconEvent;
 
+/// Why a value does not match its schema (test diagnostics).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Problem(String);
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for Problem {
+    fn from(message: String) -> Self {
+        Self(message)
+    }
+}
+
+impl From<&str> for Problem {
+    fn from(message: &str) -> Self {
+        Self(message.to_owned())
+    }
+}
+
 type E = MainnetEthSpec;
 
 /// Fields whose generated value cannot be valid for the type, with a valid one and why.
@@ -60,7 +82,7 @@ fn normalise(path: &Path) -> PathBuf {
 }
 
 impl Schemas {
-    fn file(&self, path: &Path) -> Result<Arc<Value>, String> {
+    fn file(&self, path: &Path) -> Result<Arc<Value>, Problem> {
         let path = normalise(path);
         let mut cache = self.cache.lock().map_err(|e| e.to_string())?;
         if let Some(value) = cache.get(&path) {
@@ -77,7 +99,7 @@ impl Schemas {
 
     /// Resolves `file.yaml#/A/B` (or `#/A/B`) relative to `from`; pointer segments use JSON
     /// pointer escapes (`~1` for `/`).
-    fn resolve(&self, reference: &str, from: &Path) -> Result<(Value, PathBuf), String> {
+    fn resolve(&self, reference: &str, from: &Path) -> Result<(Value, PathBuf), Problem> {
         let (file_part, pointer) = reference.split_once('#').unwrap_or((reference, ""));
         let file = if file_part.is_empty() {
             from.to_path_buf()
@@ -96,7 +118,7 @@ impl Schemas {
     }
 
     /// A complete example for `node`, or `None` for annotation-only nodes.
-    fn example(&self, node: &Value, file: &Path, depth: usize) -> Result<Option<Value>, String> {
+    fn example(&self, node: &Value, file: &Path, depth: usize) -> Result<Option<Value>, Problem> {
         if depth > 64 {
             return Err("schema nesting too deep".into());
         }
@@ -115,7 +137,7 @@ impl Schemas {
                     (Some(Value::Object(more)), Some(Value::Object(object))) => object.extend(more),
                     (Some(value), None) => merged = Some(value),
                     (Some(value), Some(existing)) => {
-                        return Err(format!("allOf mixes {existing} and {value}"));
+                        return Err(format!("allOf mixes {existing} and {value}").into());
                     }
                 }
             }
@@ -179,14 +201,14 @@ impl Schemas {
             },
             Some("boolean") => Ok(Some(Value::Bool(true))),
             Some("number" | "integer") => Ok(Some(Value::from(3))),
-            Some(other) => Err(format!("no example for a {other}")),
+            Some(other) => Err(format!("no example for a {other}").into()),
             None => Ok(None),
         }
     }
 }
 
 /// Deterministic bytes for a `^0x[a-fA-F0-9]{N}$` pattern.
-fn hex_for_pattern(pattern: &str) -> Result<String, String> {
+fn hex_for_pattern(pattern: &str) -> Result<String, Problem> {
     let digits = pattern
         .strip_prefix("^0x[a-fA-F0-9]{")
         .and_then(|rest| rest.strip_suffix("}$"))

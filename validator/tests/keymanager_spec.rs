@@ -27,6 +27,28 @@ use types::{ForkName, test_vectors};
 
 use harness::{Api, keystore_json, pubkey};
 
+/// Why a value does not match its schema (test diagnostics).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Problem(String);
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for Problem {
+    fn from(message: String) -> Self {
+        Self(message)
+    }
+}
+
+impl From<&str> for Problem {
+    fn from(message: &str) -> Self {
+        Self(message.to_owned())
+    }
+}
+
 /// YAML files loaded on demand.
 #[derive(Default)]
 struct Files {
@@ -48,7 +70,7 @@ fn normalise(path: &Path) -> PathBuf {
 }
 
 impl Files {
-    fn load(&self, path: &Path) -> Result<Arc<Value>, String> {
+    fn load(&self, path: &Path) -> Result<Arc<Value>, Problem> {
         let path = normalise(path);
         let mut cache = self.cache.lock().map_err(|e| e.to_string())?;
         if let Some(value) = cache.get(&path) {
@@ -64,7 +86,7 @@ impl Files {
     }
 
     /// `file.yaml#/a/b` relative to `from`.
-    fn resolve(&self, reference: &str, from: &Path) -> Result<(Value, PathBuf), String> {
+    fn resolve(&self, reference: &str, from: &Path) -> Result<(Value, PathBuf), Problem> {
         let (file_part, pointer) = reference.split_once('#').unwrap_or((reference, ""));
         let file = if file_part.is_empty() {
             from.to_path_buf()
@@ -82,7 +104,7 @@ impl Files {
     }
 
     /// Follows `$ref` chains.
-    fn deref(&self, node: &Value, file: &Path) -> Result<(Value, PathBuf), String> {
+    fn deref(&self, node: &Value, file: &Path) -> Result<(Value, PathBuf), Problem> {
         let mut node = node.clone();
         let mut file = file.to_path_buf();
         for _ in 0..16 {
@@ -95,7 +117,13 @@ impl Files {
     }
 
     /// Checks `value` against `schema`; the error names the JSON path.
-    fn validate(&self, value: &Value, schema: &Value, file: &Path, at: &str) -> Result<(), String> {
+    fn validate(
+        &self,
+        value: &Value,
+        schema: &Value,
+        file: &Path,
+        at: &str,
+    ) -> Result<(), Problem> {
         let (schema, file) = self.deref(schema, file)?;
         if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
             for part in parts {
@@ -107,16 +135,17 @@ impl Files {
                 let errors: Vec<String> = options
                     .iter()
                     .filter_map(|o| self.validate(value, o, &file, at).err())
+                    .map(|e| e.0)
                     .collect();
                 if errors.len() == options.len() {
-                    return Err(format!("{at}: matches no {key} option: {errors:?}"));
+                    return Err(format!("{at}: matches no {key} option: {errors:?}").into());
                 }
             }
         }
         if let Some(options) = schema.get("enum").and_then(Value::as_array)
             && !options.contains(value)
         {
-            return Err(format!("{at}: {value} not in {options:?}"));
+            return Err(format!("{at}: {value} not in {options:?}").into());
         }
         match schema.get("type").and_then(Value::as_str) {
             None => Ok(()),
@@ -132,7 +161,7 @@ impl Files {
                     .filter_map(Value::as_str)
                 {
                     if !object.contains_key(name) {
-                        return Err(format!("{at}: required `{name}` missing"));
+                        return Err(format!("{at}: required `{name}` missing").into());
                     }
                 }
                 if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
@@ -159,19 +188,21 @@ impl Files {
                     .as_str()
                     .ok_or_else(|| format!("{at}: expected a string, got {value}"))?;
                 match schema.get("pattern").and_then(Value::as_str) {
-                    Some(pattern) => check_pattern(text, pattern).map_err(|e| format!("{at}: {e}")),
+                    Some(pattern) => {
+                        check_pattern(text, pattern).map_err(|e| format!("{at}: {e}").into())
+                    }
                     None => Ok(()),
                 }
             }
             Some("boolean") if value.is_boolean() => Ok(()),
             Some("integer" | "number") if value.is_number() => Ok(()),
-            Some(other) => Err(format!("{at}: expected a {other}, got {value}")),
+            Some(other) => Err(format!("{at}: expected a {other}, got {value}").into()),
         }
     }
 }
 
 /// The two pattern shapes of the specification; any other is an error, never a pass.
-fn check_pattern(text: &str, pattern: &str) -> Result<(), String> {
+fn check_pattern(text: &str, pattern: &str) -> Result<(), Problem> {
     if let Some(count) = pattern
         .strip_prefix("^0x[a-fA-F0-9]{")
         .and_then(|rest| rest.strip_suffix("}$"))
@@ -183,7 +214,7 @@ fn check_pattern(text: &str, pattern: &str) -> Result<(), String> {
         return if ok {
             Ok(())
         } else {
-            Err(format!("{text:?} does not match {pattern}"))
+            Err(format!("{text:?} does not match {pattern}").into())
         };
     }
     if pattern == "^(0|[1-9][0-9]{0,19})$" {
@@ -195,10 +226,10 @@ fn check_pattern(text: &str, pattern: &str) -> Result<(), String> {
         return if ok {
             Ok(())
         } else {
-            Err(format!("{text:?} is not a Uint64"))
+            Err(format!("{text:?} is not a Uint64").into())
         };
     }
-    Err(format!("unsupported pattern {pattern}"))
+    Err(format!("unsupported pattern {pattern}").into())
 }
 
 /// One operation of the specification.
@@ -209,7 +240,7 @@ struct Operation {
     spec: Value,
 }
 
-fn operations(files: &Files, root: &Path) -> Result<Vec<Operation>, String> {
+fn operations(files: &Files, root: &Path) -> Result<Vec<Operation>, Problem> {
     let entry = root.join("keymanager-oapi.yaml");
     let document = files.load(&entry)?;
     let paths = document["paths"].as_object().ok_or("no paths")?;
@@ -265,7 +296,7 @@ fn check_answer(
     operation: &Operation,
     status: u16,
     body: &Value,
-) -> Result<(), String> {
+) -> Result<(), Problem> {
     let responses = operation.spec["responses"]
         .as_object()
         .ok_or("no responses")?;
@@ -276,9 +307,7 @@ fn check_answer(
     match response.pointer("/content/application~1json/schema") {
         Some(schema) => files.validate(body, schema, &file, "body"),
         None if body.is_null() => Ok(()),
-        None => Err(format!(
-            "status {status} has no body in the specification, got {body}"
-        )),
+        None => Err(format!("status {status} has no body in the specification, got {body}").into()),
     }
 }
 
@@ -295,7 +324,7 @@ fn run_operation(files: &Files, setup: &Setup, operation: &Operation) -> Result<
             .send(operation.method.clone(), &path, body.as_ref())
             .await;
         if !status.is_success() {
-            return Err(format!("{status}: {answer}"));
+            return Err(Problem(format!("{status}: {answer}")));
         }
         check_answer(files, operation, status.as_u16(), &answer)?;
         let (status, answer) = setup
@@ -305,7 +334,7 @@ fn run_operation(files: &Files, setup: &Setup, operation: &Operation) -> Result<
         check_answer(files, operation, status.as_u16(), &answer)
             .map_err(|e| format!("without a token: {e}"))?;
         if status != reqwest::StatusCode::UNAUTHORIZED {
-            return Err(format!("without a token: {status}"));
+            return Err(Problem(format!("without a token: {status}")));
         }
         Ok(())
     })?;

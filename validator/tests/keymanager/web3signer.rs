@@ -29,6 +29,28 @@ use types::{
 
 use crate::harness::E;
 
+/// Why a value does not match its schema (test diagnostics).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Problem(String);
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for Problem {
+    fn from(message: String) -> Self {
+        Self(message)
+    }
+}
+
+impl From<&str> for Problem {
+    fn from(message: &str) -> Self {
+        Self(message.to_owned())
+    }
+}
+
 /// How the signer answers for a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Behaviour {
@@ -160,17 +182,18 @@ async fn public_keys(State(inner): State<Arc<Inner>>) -> Response {
     axum::Json(keys).into_response()
 }
 
-fn field<'a>(value: &'a Value, name: &str) -> Result<&'a Value, String> {
+fn field<'a>(value: &'a Value, name: &str) -> Result<&'a Value, Problem> {
     value
         .get(name)
-        .ok_or_else(|| format!("missing field `{name}`"))
+        .ok_or_else(|| Problem(format!("missing field `{name}`")))
 }
 
-fn decode<T: serde::de::DeserializeOwned>(value: &Value, what: &str) -> Result<T, String> {
-    serde_json::from_value(value.clone()).map_err(|e| format!("`{what}` does not decode: {e}"))
+fn decode<T: serde::de::DeserializeOwned>(value: &Value, what: &str) -> Result<T, Problem> {
+    serde_json::from_value(value.clone())
+        .map_err(|e| Problem(format!("`{what}` does not decode: {e}")))
 }
 
-fn hex_root(value: &Value, what: &str) -> Result<Hash256, String> {
+fn hex_root(value: &Value, what: &str) -> Result<Hash256, Problem> {
     let text = value
         .as_str()
         .ok_or_else(|| format!("`{what}` is not a string"))?;
@@ -184,7 +207,11 @@ fn hex_root(value: &Value, what: &str) -> Result<Hash256, String> {
 }
 
 /// The object root, the domain kind and the epoch whose fork version applies.
-fn object(inner: &Inner, kind: &str, body: &Value) -> Result<(Hash256, DomainKind, Epoch), String> {
+fn object(
+    inner: &Inner,
+    kind: &str,
+    body: &Value,
+) -> Result<(Hash256, DomainKind, Epoch), Problem> {
     let spec = &inner.spec;
     let epoch_of = |slot: Slot| spec.compute_epoch_at_slot(slot);
     Ok(match kind {
@@ -194,7 +221,7 @@ fn object(inner: &Inner, kind: &str, body: &Value) -> Result<(Hash256, DomainKin
                 .as_str()
                 .ok_or("`beacon_block.version` is not a string")?;
             if version != version.to_ascii_uppercase() {
-                return Err(format!("version {version:?} is not upper case"));
+                return Err(format!("version {version:?} is not upper case").into());
             }
             let fork: ForkName = version.parse().map_err(|e| format!("{e}"))?;
             let (root, slot) = if fork >= ForkName::Bellatrix {
@@ -286,12 +313,12 @@ fn object(inner: &Inner, kind: &str, body: &Value) -> Result<(Hash256, DomainKin
                 Epoch(0),
             )
         }
-        other => return Err(format!("unknown type {other:?}")),
+        other => return Err(format!("unknown type {other:?}").into()),
     })
 }
 
 /// Recomputes the signing root of a request; an error names what is wrong with it.
-fn check(inner: &Inner, body: &Value) -> Result<(String, Hash256), String> {
+fn check(inner: &Inner, body: &Value) -> Result<(String, Hash256), Problem> {
     let kind = field(body, "type")?
         .as_str()
         .ok_or("`type` is not a string")?
@@ -300,7 +327,7 @@ fn check(inner: &Inner, body: &Value) -> Result<(String, Hash256), String> {
     let (object_root, domain_kind, epoch) = object(inner, &kind, body)?;
     let domain = if domain_kind == DomainKind::ApplicationBuilder {
         if body.get("fork_info").is_some_and(|v| !v.is_null()) {
-            return Err("a builder registration carries no fork_info".to_owned());
+            return Err("a builder registration carries no fork_info".into());
         }
         compute_domain(
             inner.spec.domain_type(domain_kind),
@@ -315,7 +342,7 @@ fn check(inner: &Inner, body: &Value) -> Result<(String, Hash256), String> {
             "fork_info.genesis_validators_root",
         )?;
         if gvr != inner.genesis_validators_root {
-            return Err(format!("fork_info names another chain ({gvr})"));
+            return Err(format!("fork_info names another chain ({gvr})").into());
         }
         let version = if epoch < fork.epoch {
             fork.previous_version
@@ -328,7 +355,8 @@ fn check(inner: &Inner, body: &Value) -> Result<(String, Hash256), String> {
     if root != claimed {
         return Err(format!(
             "{kind}: signingRoot {claimed} is not the root of the object ({root})"
-        ));
+        )
+        .into());
     }
     Ok((kind, root))
 }
@@ -345,11 +373,11 @@ async fn sign(
         return (StatusCode::NOT_FOUND, "public key not found").into_response();
     };
     let checked = serde_json::from_slice::<Value>(&body)
-        .map_err(|e| format!("body is not JSON: {e}"))
+        .map_err(|e| Problem(format!("body is not JSON: {e}")))
         .and_then(|value| check(&inner, &value));
     let (kind, root) = match checked {
         Ok(checked) => checked,
-        Err(reason) => {
+        Err(Problem(reason)) => {
             inner.log.lock().invalid.push(reason.clone());
             return (StatusCode::BAD_REQUEST, reason).into_response();
         }
