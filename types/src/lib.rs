@@ -34,6 +34,8 @@ pub mod signing;
 pub mod versioned;
 
 #[cfg(feature = "test-vectors")]
+pub mod spec_files;
+#[cfg(feature = "test-vectors")]
 pub mod test_vectors;
 
 pub use block::{

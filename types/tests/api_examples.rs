@@ -10,6 +10,13 @@
 //!
 //! One trial per schema.
 
+#[path = "../src/spec_files.rs"]
+#[expect(
+    unreachable_pub,
+    dead_code,
+    reason = "shared with the library, where these are public and all used"
+)]
+mod spec_files;
 #[path = "../src/test_vectors.rs"]
 #[expect(
     unreachable_pub,
@@ -17,10 +24,9 @@
 )]
 mod test_vectors;
 
-use std::collections::HashMap;
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde::Serialize;
@@ -33,6 +39,8 @@ use types::block::{
 };
 use types::versioned::{AggregateAndProof, Attestation, AttesterSlashing, SignedAggregateAndProof};
 use types::*;
+
+use spec_files::{SpecError, SpecFiles};
 // The glob above brings the crate's `Result` alias; these helpers use plain results.
 use std::result::Result;
 
@@ -49,6 +57,12 @@ impl std::fmt::Display for Problem {
 impl From<String> for Problem {
     fn from(message: String) -> Self {
         Self(message)
+    }
+}
+
+impl From<SpecError> for Problem {
+    fn from(error: SpecError) -> Self {
+        Self(error.0)
     }
 }
 
@@ -73,41 +87,12 @@ fn field_override(name: &str) -> Option<Value> {
 
 /// Loads schema files on demand (YAML read as JSON values).
 struct Schemas {
-    cache: Mutex<HashMap<PathBuf, Arc<Value>>>,
+    files: SpecFiles,
 }
 
 impl Schemas {
-    fn file(&self, path: &Path) -> Result<Arc<Value>, Problem> {
-        let path = normalise(path);
-        let mut cache = self.cache.lock().map_err(|e| e.to_string())?;
-        if let Some(value) = cache.get(&path) {
-            return Ok(value.clone());
-        }
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let value: Value =
-            serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        let value = Arc::new(value);
-        cache.insert(path, value.clone());
-        Ok(value)
-    }
-
-    /// Resolves `file.yaml#/A/B` (or `#/A/B`) relative to `from`.
     fn resolve(&self, reference: &str, from: &Path) -> Result<(Value, PathBuf), Problem> {
-        let (file_part, pointer) = reference.split_once('#').unwrap_or((reference, ""));
-        let file = if file_part.is_empty() {
-            from.to_path_buf()
-        } else {
-            from.parent().unwrap_or(Path::new(".")).join(file_part)
-        };
-        let document = self.file(&file)?;
-        let mut node: &Value = &document;
-        for segment in pointer.split('/').filter(|s| !s.is_empty()) {
-            node = node
-                .get(segment)
-                .ok_or_else(|| format!("{reference}: no `{segment}` in {}", file.display()))?;
-        }
-        Ok((node.clone(), normalise(&file)))
+        Ok(self.files.resolve(reference, from)?)
     }
 
     /// A complete example for `node`, or `None` for annotation-only nodes (e.g. an `allOf`
@@ -180,20 +165,6 @@ impl Schemas {
             None => Ok(None),
         }
     }
-}
-
-fn normalise(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// Deterministic bytes for a `^0x[a-fA-F0-9]{N}$` pattern.
@@ -512,7 +483,7 @@ fn main() {
     };
     let types_dir = api_dir.join("types");
     let schemas = Arc::new(Schemas {
-        cache: Mutex::new(HashMap::new()),
+        files: SpecFiles::default(),
     });
     let cases = cases();
     println!("api_examples: {} schemas", cases.len());

@@ -9,10 +9,9 @@
 //!
 //! One trial per schema or example.
 
-use std::collections::HashMap;
 use std::fmt::Debug;
-use std::path::{Component, Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde::Serialize;
@@ -20,6 +19,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use types::api::*;
 use types::block::{PayloadKind, ProducedBlock};
+use types::spec_files::{SpecError, SpecFiles};
 use types::{
     Attestation, AttestationData, ForkVersioned, MainnetEthSpec, SignedBeaconBlock,
     SyncCommitteeContribution, test_vectors,
@@ -39,6 +39,12 @@ impl std::fmt::Display for Problem {
 impl From<String> for Problem {
     fn from(message: String) -> Self {
         Self(message)
+    }
+}
+
+impl From<SpecError> for Problem {
+    fn from(error: SpecError) -> Self {
+        Self(error.0)
     }
 }
 
@@ -64,57 +70,13 @@ fn field_override(name: &str) -> Option<Value> {
 
 /// Loads schema files on demand (YAML read as JSON values).
 struct Schemas {
-    cache: Mutex<HashMap<PathBuf, Arc<Value>>>,
-}
-
-fn normalise(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
+    files: SpecFiles,
 }
 
 impl Schemas {
-    fn file(&self, path: &Path) -> Result<Arc<Value>, Problem> {
-        let path = normalise(path);
-        let mut cache = self.cache.lock().map_err(|e| e.to_string())?;
-        if let Some(value) = cache.get(&path) {
-            return Ok(value.clone());
-        }
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let value: Value =
-            serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        let value = Arc::new(value);
-        cache.insert(path, value.clone());
-        Ok(value)
-    }
-
-    /// Resolves `file.yaml#/A/B` (or `#/A/B`) relative to `from`; pointer segments use JSON
-    /// pointer escapes (`~1` for `/`).
+    /// Resolves `file.yaml#/A/B` (or `#/A/B`) relative to `from`.
     fn resolve(&self, reference: &str, from: &Path) -> Result<(Value, PathBuf), Problem> {
-        let (file_part, pointer) = reference.split_once('#').unwrap_or((reference, ""));
-        let file = if file_part.is_empty() {
-            from.to_path_buf()
-        } else {
-            from.parent().unwrap_or(Path::new(".")).join(file_part)
-        };
-        let document = self.file(&file)?;
-        let mut node: &Value = &document;
-        for segment in pointer.split('/').filter(|s| !s.is_empty()) {
-            let segment = segment.replace("~1", "/").replace("~0", "~");
-            node = node
-                .get(&segment)
-                .ok_or_else(|| format!("{reference}: no `{segment}` in {}", file.display()))?;
-        }
-        Ok((node.clone(), normalise(&file)))
+        Ok(self.files.resolve(reference, from)?)
     }
 
     /// A complete example for `node`, or `None` for annotation-only nodes.
@@ -395,7 +357,7 @@ fn main() {
         libtest_mimic::run(&args, vec![skipped]).exit();
     };
     let schemas = Arc::new(Schemas {
-        cache: Mutex::new(HashMap::new()),
+        files: SpecFiles::default(),
     });
     let mut trials: Vec<Trial> = cases()
         .into_iter()

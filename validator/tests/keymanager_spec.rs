@@ -16,13 +16,14 @@
 #[path = "keymanager/harness.rs"]
 mod harness;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use reqwest::Method;
 use serde_json::{Value, json};
+use types::spec_files::{SpecError, SpecFiles};
 use types::{ForkName, test_vectors};
 
 use harness::{Api, keystore_json, pubkey};
@@ -43,77 +44,31 @@ impl From<String> for Problem {
     }
 }
 
+impl From<SpecError> for Problem {
+    fn from(error: SpecError) -> Self {
+        Self(error.0)
+    }
+}
+
 impl From<&str> for Problem {
     fn from(message: &str) -> Self {
         Self(message.to_owned())
     }
 }
 
-/// YAML files loaded on demand.
+/// The specification's files, and schema validation over them.
 #[derive(Default)]
 struct Files {
-    cache: Mutex<HashMap<PathBuf, Arc<Value>>>,
-}
-
-fn normalise(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
+    files: SpecFiles,
 }
 
 impl Files {
     fn load(&self, path: &Path) -> Result<Arc<Value>, Problem> {
-        let path = normalise(path);
-        let mut cache = self.cache.lock().map_err(|e| e.to_string())?;
-        if let Some(value) = cache.get(&path) {
-            return Ok(value.clone());
-        }
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let value: Value =
-            serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        let value = Arc::new(value);
-        cache.insert(path, value.clone());
-        Ok(value)
+        Ok(self.files.load(path)?)
     }
 
-    /// `file.yaml#/a/b` relative to `from`.
-    fn resolve(&self, reference: &str, from: &Path) -> Result<(Value, PathBuf), Problem> {
-        let (file_part, pointer) = reference.split_once('#').unwrap_or((reference, ""));
-        let file = if file_part.is_empty() {
-            from.to_path_buf()
-        } else {
-            from.parent().unwrap_or(Path::new(".")).join(file_part)
-        };
-        let document = self.load(&file)?;
-        let mut node: &Value = &document;
-        for segment in pointer.split('/').filter(|s| !s.is_empty()) {
-            node = node
-                .get(segment)
-                .ok_or_else(|| format!("{reference}: no `{segment}`"))?;
-        }
-        Ok((node.clone(), normalise(&file)))
-    }
-
-    /// Follows `$ref` chains.
     fn deref(&self, node: &Value, file: &Path) -> Result<(Value, PathBuf), Problem> {
-        let mut node = node.clone();
-        let mut file = file.to_path_buf();
-        for _ in 0..16 {
-            match node.get("$ref").and_then(Value::as_str) {
-                Some(reference) => (node, file) = self.resolve(reference, &file)?,
-                None => return Ok((node, file)),
-            }
-        }
-        Err("$ref chain too long".into())
+        Ok(self.files.deref(node, file)?)
     }
 
     /// Checks `value` against `schema`; the error names the JSON path.

@@ -285,6 +285,37 @@ fn touch_client_metrics(metrics: &Metrics) {
         .observe(0.001);
 }
 
+#[test]
+fn client_metrics_are_all_registered_and_count() {
+    let metrics = Metrics::new();
+    touch_client_metrics(&metrics);
+    let client: Vec<String> = metrics
+        .descriptors()
+        .into_iter()
+        .filter(|d| d.group == MetricGroup::Client)
+        .map(|d| d.name)
+        .collect();
+    let families: Vec<_> = metrics
+        .registry()
+        .gather()
+        .into_iter()
+        .filter(|f| client.iter().any(|name| name == f.name()))
+        .collect();
+    assert_eq!(families.len(), 16, "every metric is registered");
+    for family in &families {
+        let name = family.name();
+        assert!(name.starts_with("poolvc_"), "{name}");
+        let is_counter = family.get_field_type() == prometheus::proto::MetricType::COUNTER;
+        assert_eq!(name.ends_with("_total"), is_counter, "{name}");
+    }
+    let text = metrics.gather();
+    assert!(
+        text.contains("poolvc_duties_total{duty=\"attestation\",outcome=\"performed\"} 3"),
+        "{text}"
+    );
+    assert_eq!(metrics.duty_count(Duty::Attestation, Outcome::Performed), 3);
+}
+
 /// A client with every metric observed at least once.
 fn observed() -> Metrics {
     let metrics = Metrics::new();

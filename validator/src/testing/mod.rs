@@ -17,6 +17,7 @@ mod faults;
 pub mod harness;
 mod inclusion;
 pub mod keys;
+mod logs;
 mod routes;
 mod verify;
 
@@ -41,6 +42,7 @@ use types::{
 pub use chain::MockValidator;
 pub use harness::{TestNode, now_secs, spec_at, spec_with_slot_seconds};
 pub use keys::InteropKeypair;
+pub use logs::Logs;
 
 use crate::beacon_node::Encoding;
 use crate::clock::{SlotClock, SystemTimeSource, TimeSource};

@@ -245,7 +245,7 @@ async fn garbage_and_failures_of_the_remote_are_never_published() {
     harness::write_keystores(dir.path(), 0, 2);
     let mut config = harness::config(dir.path(), &node, 0, false);
     config.remote_signer.url = Some(web3signer.url());
-    let (logs, _guard) = harness::Logs::capture();
+    let (logs, _guard) = validator::testing::Logs::capture();
     let running = harness::start(&config).await;
     let start = node.slot();
 
