@@ -333,20 +333,23 @@ pub fn rewrite(
         tracing::info!(%reason, path = %cache_file.display(), "key cache removed");
         Ok(CacheUpdate::Removed(reason))
     };
-    let (mut paths, unreadable) = crate::loader::discover(keystores_dir)?;
+    let found = crate::loader::discover(keystores_dir)?;
+    let mut paths = found.files;
     paths.retain(|p| p != cache_file);
-    if let Some(error) = unreadable.first() {
+    if let Some(error) = found.unreadable.first() {
         return remove(format!("unreadable keystore directory: {error}"));
     }
-    if paths.is_empty() {
-        return remove("no keystore left".to_owned());
-    }
-    let mut files = Vec::with_capacity(paths.len());
+    let mut read = Vec::with_capacity(paths.len());
     for result in crate::loader::read_files(keystores_dir, paths) {
         match result {
-            Ok(file) => files.push(file),
+            Ok(file) => read.push(file),
             Err(error) => return remove(format!("unreadable keystore: {error}")),
         }
+    }
+    // The same keystore set the loader compares the cache with: other files do not count.
+    let files = crate::loader::keep_keystores(read, &mut Vec::new());
+    if files.is_empty() {
+        return remove("no keystore left".to_owned());
     }
     let mut uuids = Vec::with_capacity(files.len());
     let mut secrets = Vec::with_capacity(files.len());

@@ -53,8 +53,8 @@ fn parse_header(bytes: &[u8]) -> Option<(PublicKeyBytes, String)> {
 /// cache kept there) with the pubkey its JSON names. Files that are not readable keystore JSON
 /// are left out: the loader reports them at start.
 pub fn scan_keystores(dir: &Path, exclude: Option<&Path>) -> Result<Vec<KeystoreFileInfo>> {
-    let (paths, _unreadable) = discover(dir)?;
-    let found = paths
+    let found = discover(dir)?
+        .files
         .into_par_iter()
         .filter(|path| Some(path.as_path()) != exclude)
         .filter_map(|path| {

@@ -2,14 +2,24 @@
 //!
 //! Layouts: keystore files (`*.json`) directly in the keystores directory, and/or one
 //! sub-directory per validator holding its keystore (`<dir>/0x<pubkey>/voting-keystore.json`,
-//! Lighthouse style). Hidden entries (`.`-prefixed, e.g. the key cache) are ignored.
-//! Passwords: a secrets directory with one file per validator named by its pubkey (`0x…`), or
-//! one password file for all; trailing newlines are stripped.
+//! Lighthouse style). Passwords: a secrets directory with one file per validator named by its
+//! pubkey (`0x…`), or one password file for all; trailing newlines are stripped.
+//!
+//! What is a keystore: a regular `.json` file, not hidden (`.`-prefixed), in the keystores
+//! directory or one per-validator directory below it, whose content is a JSON object with both
+//! a `crypto` and a `version` member (the members every EIP-2335 keystore has). Everything
+//! else found there — `deposit_data-*.json` of the deposit CLIs (a JSON array), an exported
+//! slashing protection file, a README, `.DS_Store`, deeper directories — is not a keystore: it
+//! is skipped and listed in [`LoadReport::skipped`] with the reason ([`NotKeystore`]), never an
+//! error. A `.json` file that is not valid JSON at all is taken for a damaged keystore (a
+//! truncated copy looks like that) and is an error, as is a keystore that does not parse,
+//! decrypt or match its password.
 //!
 //! Invariants: one bad file never stops the others — each failure is reported with its file;
 //! a pubkey found in two files loads once and the second file is reported as a duplicate; the
-//! result is in path order, independent of thread scheduling. Decryption runs on the rayon
-//! pool (all cores); call from a blocking context.
+//! result is in path order, independent of thread scheduling; files that are not keystores
+//! are never part of the key cache's keystore set. Decryption runs on the rayon pool (all
+//! cores); call from a blocking context.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -113,6 +123,72 @@ pub enum LoadSource {
     },
 }
 
+/// Why a file found in the keystores directory is not taken for a keystore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotKeystore {
+    /// Its name starts with a dot (`.DS_Store`, editors' swap files, temporary files).
+    Hidden,
+    /// Not a `.json` file (a README, notes, password files).
+    NotJsonFile,
+    /// Named `*.json` but not a regular file (e.g. a dangling symbolic link).
+    NotARegularFile,
+    /// A directory below the per-validator level (only one level is searched).
+    NestedDirectory,
+    /// JSON, but not an object: this kind of value (a deposit CLI's `deposit_data-*.json` is
+    /// an array).
+    NotAnObject(&'static str),
+    /// A JSON object without the `crypto` and `version` members of an EIP-2335 keystore.
+    MissingKeystoreMembers,
+}
+
+impl fmt::Display for NotKeystore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Hidden => f.write_str("hidden file"),
+            Self::NotJsonFile => f.write_str("not a .json file"),
+            Self::NotARegularFile => f.write_str("not a regular file"),
+            Self::NestedDirectory => {
+                f.write_str("directory below the per-validator level (not searched)")
+            }
+            Self::NotAnObject(kind) => write!(
+                f,
+                "JSON {kind}, not a keystore object (deposit data files are arrays)"
+            ),
+            Self::MissingKeystoreMembers => f.write_str(
+                "JSON object without the `crypto` and `version` members of an EIP-2335 keystore",
+            ),
+        }
+    }
+}
+
+/// A file (or directory) of the keystores directory that is not a keystore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Why it is not a keystore.
+    pub reason: NotKeystore,
+}
+
+/// Whether `contents` (of a `.json` file) is a keystore: `None` when it is — a JSON object
+/// with `crypto` and `version` members, or text that is not JSON at all (a damaged keystore,
+/// reported as an error by the keystore parser) —, else why not.
+pub fn classify_json(contents: &[u8]) -> Option<NotKeystore> {
+    let value: serde_json::Value = serde_json::from_slice(contents).ok()?;
+    let kind = match &value {
+        serde_json::Value::Object(members) => {
+            return (!(members.contains_key("crypto") && members.contains_key("version")))
+                .then_some(NotKeystore::MissingKeystoreMembers);
+        }
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Null => "null",
+    };
+    Some(NotKeystore::NotAnObject(kind))
+}
+
 /// The outcome of [`load_keys`].
 #[derive(Debug)]
 pub struct LoadReport {
@@ -120,6 +196,9 @@ pub struct LoadReport {
     pub keys: Vec<LoadedKey>,
     /// Keystores that failed, in path order.
     pub errors: Vec<KeyLoadError>,
+    /// Files of the keystores directory that are not keystores, in path order (each logged
+    /// once at info level).
+    pub skipped: Vec<SkippedFile>,
     /// Where the keys came from.
     pub source: LoadSource,
     /// Whether the cache file was (re)written by this load.
@@ -144,8 +223,8 @@ fn is_hidden(path: &Path) -> bool {
         .is_some_and(|n| n.to_string_lossy().starts_with('.'))
 }
 
-fn is_json_file(path: &Path) -> bool {
-    path.is_file() && path.extension().is_some_and(|e| e == "json")
+fn has_json_extension(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "json")
 }
 
 fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -154,28 +233,92 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
         .map(|entry| entry.map(|e| e.path()))
         .collect::<std::io::Result<Vec<_>>>()
         .map_err(|e| Error::io("read directory", dir, e))?;
-    entries.retain(|p| !is_hidden(p));
     entries.sort();
     Ok(entries)
 }
 
-/// The keystore files under `dir` (flat files and one level of per-validator directories),
-/// sorted by path, and the per-validator directories that could not be read.
-pub(crate) fn discover(dir: &Path) -> Result<(Vec<PathBuf>, Vec<KeyLoadError>)> {
-    let mut found = Vec::new();
-    let mut unreadable = Vec::new();
+/// What [`discover`] found.
+#[derive(Debug, Default)]
+pub(crate) struct Discovered {
+    /// Candidate keystore files (`.json`, not hidden), sorted by path; their content decides
+    /// ([`classify_json`]).
+    pub(crate) files: Vec<PathBuf>,
+    /// Per-validator directories that could not be read.
+    pub(crate) unreadable: Vec<KeyLoadError>,
+    /// Entries that are not keystores by their name or kind alone.
+    pub(crate) skipped: Vec<SkippedFile>,
+}
+
+/// Sorts one directory entry: a candidate file, or skipped with the reason.
+fn sort_entry(path: PathBuf, found: &mut Discovered) {
+    let reason = if is_hidden(&path) {
+        NotKeystore::Hidden
+    } else if !has_json_extension(&path) {
+        NotKeystore::NotJsonFile
+    } else if path.is_file() {
+        found.files.push(path);
+        return;
+    } else {
+        NotKeystore::NotARegularFile
+    };
+    found.skipped.push(SkippedFile { path, reason });
+}
+
+/// The candidate keystore files under `dir` (flat files and one level of per-validator
+/// directories), the per-validator directories that could not be read, and the entries that
+/// are not keystores by name or kind.
+pub(crate) fn discover(dir: &Path) -> Result<Discovered> {
+    let mut found = Discovered::default();
     for entry in read_dir_sorted(dir)? {
-        if entry.is_dir() {
-            match read_dir_sorted(&entry) {
-                Ok(files) => found.extend(files.into_iter().filter(|p| is_json_file(p))),
-                Err(error) => unreadable.push(KeyLoadError { path: entry, error }),
+        if !entry.is_dir() {
+            sort_entry(entry, &mut found);
+            continue;
+        }
+        if is_hidden(&entry) {
+            found.skipped.push(SkippedFile {
+                path: entry,
+                reason: NotKeystore::Hidden,
+            });
+            continue;
+        }
+        match read_dir_sorted(&entry) {
+            Ok(inner) => {
+                for path in inner {
+                    if path.is_dir() {
+                        found.skipped.push(SkippedFile {
+                            path,
+                            reason: NotKeystore::NestedDirectory,
+                        });
+                    } else {
+                        sort_entry(path, &mut found);
+                    }
+                }
             }
-        } else if is_json_file(&entry) {
-            found.push(entry);
+            Err(error) => found.unreadable.push(KeyLoadError { path: entry, error }),
         }
     }
-    found.sort();
-    Ok((found, unreadable))
+    found.files.sort();
+    found.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(found)
+}
+
+/// Splits read files into keystores and files whose content shows they are not keystores.
+pub(crate) fn keep_keystores(
+    files: Vec<KeystoreFile>,
+    skipped: &mut Vec<SkippedFile>,
+) -> Vec<KeystoreFile> {
+    let mut keystores = Vec::with_capacity(files.len());
+    for file in files {
+        match classify_json(&file.contents) {
+            None => keystores.push(file),
+            Some(reason) => skipped.push(SkippedFile {
+                path: file.path,
+                reason,
+            }),
+        }
+    }
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    keystores
 }
 
 /// Reads and digests every keystore file; unreadable files become per-file errors.
@@ -276,17 +419,30 @@ fn decrypt_one(file: &KeystoreFile, passwords: &Passwords) -> Result<(SecretKey,
 pub fn load_keys(options: &LoadOptions) -> Result<LoadReport> {
     let dir = &options.keystores_dir;
     let passwords = Passwords::new(&options.passwords)?;
-    let mut files = Vec::new();
-    let (mut paths, mut errors) = discover(dir)?;
-    // A cache file kept inside the keystores directory is not a keystore.
+    let mut read = Vec::new();
+    let Discovered {
+        files: mut paths,
+        unreadable: mut errors,
+        mut skipped,
+    } = discover(dir)?;
+    // A cache file kept inside the keystores directory is not a keystore (nor worth a line).
     if let Some(cache_file) = &options.cache_file {
         paths.retain(|p| p != cache_file);
+        skipped.retain(|s| &s.path != cache_file);
     }
     for (path, result) in paths.clone().into_iter().zip(read_files(dir, paths)) {
         match result {
-            Ok(file) => files.push(file),
+            Ok(file) => read.push(file),
             Err(error) => errors.push(KeyLoadError { path, error }),
         }
+    }
+    let files = keep_keystores(read, &mut skipped);
+    for file in &skipped {
+        tracing::info!(
+            path = %file.path.display(),
+            reason = %file.reason,
+            "not a keystore; skipped"
+        );
     }
 
     let cache_status = match &options.cache_file {
@@ -301,6 +457,7 @@ pub fn load_keys(options: &LoadOptions) -> Result<LoadReport> {
                     return Ok(LoadReport {
                         keys,
                         errors,
+                        skipped,
                         source: LoadSource::Cache,
                         cache_written: false,
                     });
@@ -383,6 +540,7 @@ pub fn load_keys(options: &LoadOptions) -> Result<LoadReport> {
     Ok(LoadReport {
         keys,
         errors,
+        skipped,
         source: LoadSource::Keystores {
             cache: cache_status,
         },

@@ -8,7 +8,9 @@ use signer::Error;
 use signer::bls::SecretKey;
 use signer::cache::{CacheParams, CacheStatus};
 use signer::keystore::{Kdf, Keystore};
-use signer::loader::{LoadOptions, LoadReport, LoadSource, PasswordSource, Progress, load_keys};
+use signer::loader::{
+    LoadOptions, LoadReport, LoadSource, NotKeystore, PasswordSource, Progress, load_keys,
+};
 
 const LIGHT: u8 = 4;
 
@@ -410,4 +412,229 @@ fn cache_rewritten_after_runtime_changes() {
     assert_eq!(cache_status(&report), CacheStatus::Missing);
     assert_keys(&report, &f.keys);
     std::fs::remove_file(stranger).unwrap();
+}
+
+/// Log lines written while `f` runs on this thread.
+fn logged<T>(f: impl FnOnce() -> T) -> (T, String) {
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    let out = tracing::subscriber::with_default(subscriber, f);
+    let text = String::from_utf8_lossy(&buffer.0.lock().unwrap()).into_owned();
+    (out, text)
+}
+
+/// What ethstaker-deposit / staking-deposit-cli writes beside the keystores.
+fn deposit_data(keys: &[SecretKey]) -> String {
+    let entries: Vec<serde_json::Value> = keys
+        .iter()
+        .map(|sk| {
+            serde_json::json!({
+                "pubkey": hex::encode(sk.public_key().to_bytes()),
+                "withdrawal_credentials":
+                    "010000000000000000000000d6f2a4f4d6a1b1c5f0e6c2b4a3d9e8f7a6b5c4d3",
+                "amount": 32_000_000_000u64,
+                "signature": "a".repeat(192),
+                "deposit_message_root": "b".repeat(64),
+                "deposit_data_root": "c".repeat(64),
+                "fork_version": "00000000",
+                "network_name": "mainnet",
+                "deposit_cli_version": "2.7.0",
+            })
+        })
+        .collect();
+    serde_json::Value::Array(entries).to_string()
+}
+
+#[test]
+fn files_that_are_not_keystores_are_skipped_with_a_reason() {
+    let f = Fixture::new(3);
+    let deposit = f.keystores.join("deposit_data-1700000000.json");
+    std::fs::write(&deposit, deposit_data(&f.keys)).unwrap();
+    std::fs::write(f.keystores.join("README.md"), "# my validators\n").unwrap();
+    std::fs::write(
+        f.keystores.join(".DS_Store"),
+        [0u8, 0, 0, 1, 0x42, 0x75, 0x64, 0x31],
+    )
+    .unwrap();
+    // An EIP-3076 export kept beside the keystores: an object, but not a keystore.
+    std::fs::write(
+        f.keystores.join("slashing_protection.json"),
+        r#"{"metadata":{"interchange_format_version":"5","genesis_validators_root":"0x00"},"data":[]}"#,
+    )
+    .unwrap();
+    std::fs::create_dir_all(f.keystores.join("backup").join("old")).unwrap();
+
+    let (report, logs) = logged(|| f.load());
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_keys(&report, &f.keys);
+    assert!(
+        report.cache_written,
+        "stray files do not keep the cache from being written"
+    );
+    let skipped: Vec<(String, NotKeystore)> = report
+        .skipped
+        .iter()
+        .map(|s| {
+            let name = s.path.strip_prefix(&f.keystores).unwrap();
+            (name.display().to_string(), s.reason.clone())
+        })
+        .collect();
+    assert_eq!(
+        skipped,
+        vec![
+            (".DS_Store".to_owned(), NotKeystore::Hidden),
+            ("README.md".to_owned(), NotKeystore::NotJsonFile),
+            ("backup/old".to_owned(), NotKeystore::NestedDirectory),
+            (
+                "deposit_data-1700000000.json".to_owned(),
+                NotKeystore::NotAnObject("array")
+            ),
+            (
+                "slashing_protection.json".to_owned(),
+                NotKeystore::MissingKeystoreMembers
+            ),
+        ]
+    );
+    // One informational line per file, naming it and why; nothing at warning or error level.
+    for (name, reason) in &skipped {
+        let line = logs
+            .lines()
+            .find(|l| l.contains(name.as_str()))
+            .unwrap_or_else(|| panic!("no line for {name}: {logs}"));
+        assert!(line.contains(" INFO "), "{line}");
+        assert!(line.contains("not a keystore"), "{line}");
+        assert!(line.contains(&reason.to_string()), "{line}");
+        assert_eq!(
+            logs.matches(name.as_str()).count(),
+            1,
+            "one line for {name}: {logs}"
+        );
+    }
+    assert!(
+        !logs.contains(" WARN ") && !logs.contains(" ERROR "),
+        "{logs}"
+    );
+
+    // Warm start: the same files, the cache is valid (stray files are not in its set).
+    let (warm, logs) = logged(|| f.load());
+    assert_eq!(warm.source, LoadSource::Cache);
+    assert_eq!(warm.skipped.len(), 5);
+    assert!(logs.contains("deposit_data-1700000000.json"), "{logs}");
+    // Adding or editing a stray file does not invalidate the cache either.
+    std::fs::write(&deposit, deposit_data(&f.keys[..1])).unwrap();
+    assert_eq!(f.load().source, LoadSource::Cache);
+
+    // The cache rewrite after a run-time change describes the same set (not removed).
+    let signer = signer::LocalSigner::from_loaded_keys(warm.keys);
+    let update = signer
+        .rewrite_key_cache(
+            &f.cache,
+            &f.keystores,
+            &PasswordSource::PerKeyFiles(f.secrets.clone()),
+            CacheParams {
+                scrypt_log_n: LIGHT,
+            },
+        )
+        .unwrap();
+    assert_eq!(update, signer::cache::CacheUpdate::Written(3));
+    assert_eq!(f.load().source, LoadSource::Cache);
+}
+
+#[test]
+fn a_broken_keystore_stays_an_error() {
+    let f = Fixture::new(2);
+    // Has the keystore members, so it is a keystore: a wrong version is an error.
+    let mut old = serde_json::to_value(keystore_for(&f.keys[0], &password_of(0))).unwrap();
+    old["version"] = 3.into();
+    std::fs::write(f.keystores.join("old-version.json"), old.to_string()).unwrap();
+    // A keystore whose crypto module lost a field.
+    let mut damaged = serde_json::to_value(keystore_for(&f.keys[1], &password_of(1))).unwrap();
+    damaged["crypto"]
+        .as_object_mut()
+        .unwrap()
+        .remove("checksum");
+    std::fs::write(f.keystores.join("damaged.json"), damaged.to_string()).unwrap();
+    // Truncated copy: not even JSON, so it cannot be told apart from a keystore.
+    let full = keystore_for(&f.keys[1], &password_of(1)).to_json_string();
+    std::fs::write(f.keystores.join("truncated.json"), &full[..full.len() / 2]).unwrap();
+
+    let (report, logs) = logged(|| f.load());
+    assert_keys(&report, &f.keys);
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    let mut failed: Vec<String> = report
+        .errors
+        .iter()
+        .map(|e| e.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    failed.sort();
+    assert_eq!(
+        failed,
+        ["damaged.json", "old-version.json", "truncated.json"]
+    );
+    assert!(matches!(
+        report
+            .errors
+            .iter()
+            .find(|e| e.path.ends_with("old-version.json"))
+            .unwrap()
+            .error,
+        Error::UnsupportedKeystoreVersion(3)
+    ));
+    assert!(!report.cache_written);
+    for name in ["damaged.json", "old-version.json", "truncated.json"] {
+        assert!(
+            logs.lines()
+                .any(|l| l.contains(" WARN ") && l.contains(name)),
+            "{name}: {logs}"
+        );
+    }
+}
+
+#[test]
+fn classification_of_json_files() {
+    use signer::loader::classify_json;
+    let keystore = keystore_for(&SecretKey::random(), "pw").to_json_string();
+    assert_eq!(classify_json(keystore.as_bytes()), None);
+    assert_eq!(classify_json(br#"{"crypto": {}, "version": 4}"#), None);
+    assert_eq!(
+        classify_json(b"{\"crypto\": "),
+        None,
+        "not JSON: a damaged keystore"
+    );
+    assert_eq!(
+        classify_json(br#"{"crypto": {}}"#),
+        Some(NotKeystore::MissingKeystoreMembers)
+    );
+    assert_eq!(
+        classify_json(br#"{"version": 4}"#),
+        Some(NotKeystore::MissingKeystoreMembers)
+    );
+    assert_eq!(
+        classify_json(b"[]"),
+        Some(NotKeystore::NotAnObject("array"))
+    );
+    assert_eq!(
+        classify_json(b"\"x\""),
+        Some(NotKeystore::NotAnObject("string"))
+    );
+    assert_eq!(
+        classify_json(b"null"),
+        Some(NotKeystore::NotAnObject("null"))
+    );
 }
