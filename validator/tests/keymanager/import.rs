@@ -409,3 +409,139 @@ async fn imported_keys_wait_for_doppelganger_protection() {
     );
     running.stop().await;
 }
+
+/// Copies of one key in one request: the first copy that decrypts is imported whatever failed
+/// before it, later copies are `duplicate`; the files written and the slashing protection data
+/// are those of the imported copy.
+#[tokio::test]
+async fn repeated_keys_in_one_request_import_the_valid_copy() {
+    let node = harness::mock(ForkName::Deneb).await;
+    let dir = tempfile::tempdir().unwrap();
+    harness::write_keystores(dir.path(), 0, 2);
+    let config = harness::config(dir.path(), &node, 0, false);
+    let running = harness::start(&config).await;
+    let api = Api::new(running.addr, dir.path());
+
+    // Key 21's claimed pubkey over key 22's secret: the `pubkey` field lies.
+    let lying_21 = edited(22, "pw", |v| v["pubkey"] = json!(hex::encode(pubkey(21))));
+    let lying_25 = edited(26, "pw", |v| v["pubkey"] = json!(hex::encode(pubkey(25))));
+    let good = |i: u64| keystore_json(i, &format!("pw-{i}"));
+    let cases: Vec<(String, String, &str, &str)> = vec![
+        // Wrong password first, then the valid copy.
+        (good(20), "wrong".into(), "error", "wrong password"),
+        // Interleaved with another key's copies: rounds are per key.
+        (lying_21.clone(), "pw".into(), "error", "does not match"),
+        (good(20), "pw-20".into(), "imported", ""),
+        (good(21), "pw-21".into(), "imported", ""),
+        // Valid + valid: the second copy is a duplicate.
+        (good(23), "pw-23".into(), "imported", ""),
+        (good(23), "pw-23".into(), "duplicate", ""),
+        // Valid, then an invalid copy: the key is known by then.
+        (good(24), "pw-24".into(), "imported", ""),
+        (good(24), "wrong".into(), "duplicate", ""),
+        (good(25), "pw-25".into(), "imported", ""),
+        (lying_25, "pw".into(), "duplicate", ""),
+        // Every copy bad: each its own error, nothing imported.
+        (good(27), "wrong".into(), "error", "wrong password"),
+        (good(27), "also wrong".into(), "error", "wrong password"),
+        // Loaded before the request: duplicate whatever the copy.
+        (good(1), "wrong".into(), "duplicate", ""),
+    ];
+    // Another instance signed with keys 20 and 21 up to these watermarks.
+    let history: Vec<InterchangeData> = [20, 21]
+        .into_iter()
+        .map(|i| InterchangeData {
+            pubkey: pubkey(i),
+            signed_blocks: vec![InterchangeBlock {
+                slot: Slot(500_000 + i),
+                signing_root: None,
+            }],
+            signed_attestations: vec![InterchangeAttestation {
+                source_epoch: Epoch(60_000),
+                target_epoch: Epoch(60_000 + i),
+                signing_root: None,
+            }],
+        })
+        .collect();
+    let request = json!({
+        "keystores": cases.iter().map(|c| c.0.clone()).collect::<Vec<_>>(),
+        "passwords": cases.iter().map(|c| c.1.clone()).collect::<Vec<_>>(),
+        "slashing_protection": interchange(node.genesis_validators_root, history),
+    });
+    let (status, body) = api
+        .send(Method::POST, "/eth/v1/keystores", Some(&request))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let data = body["data"].as_array().unwrap();
+    assert_eq!(data.len(), cases.len(), "{body}");
+    for (i, ((_, _, status, message), item)) in cases.iter().zip(data).enumerate() {
+        assert_eq!(item["status"], *status, "item {i}: {item}");
+        let text = item["message"].as_str().unwrap_or_default();
+        assert!(text.contains(message), "item {i}: {message:?} in {text:?}");
+    }
+
+    let mut listed = api.local_keys().await;
+    listed.sort();
+    let mut expected: Vec<_> = [0, 1, 20, 21, 23, 24, 25].into_iter().map(pubkey).collect();
+    expected.sort();
+    assert_eq!(listed, expected);
+
+    // On disk: the imported copy with the password that opens it (a restart must load it).
+    let keystores = dir.path().join("keystores");
+    let secrets = dir.path().join("secrets");
+    for (i, position) in [(20, 2), (21, 3), (24, 6), (25, 8)] {
+        let pk = pubkey(i);
+        let file = keystores.join(format!("keystore-{pk}.json"));
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            cases[position].0,
+            "key {i}: the valid copy is the one written"
+        );
+        assert_eq!(
+            std::fs::read_to_string(secrets.join(pk.to_string())).unwrap(),
+            format!("pw-{i}"),
+            "key {i}: its password file"
+        );
+    }
+    for i in [22, 26, 27] {
+        let pk = pubkey(i);
+        assert!(
+            !keystores.join(format!("keystore-{pk}.json")).exists(),
+            "key {i}"
+        );
+        assert!(!secrets.join(pk.to_string()).exists(), "key {i}");
+        assert!(
+            running
+                .slashing
+                .validator_state(&pk)
+                .await
+                .unwrap()
+                .is_none(),
+            "key {i} was never registered with slashing protection"
+        );
+    }
+
+    // The slashing protection data binds the imported copies.
+    for i in [20u64, 21] {
+        let state = running
+            .slashing
+            .validator_state(&pubkey(i))
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("key {i} registered"));
+        let text = format!("{state:?}");
+        assert!(
+            text.contains(&(60_000 + i).to_string()) && text.contains(&(500_000 + i).to_string()),
+            "key {i}: the imported watermarks: {text}"
+        );
+    }
+    running.stop().await;
+
+    // A restart loads exactly the imported keys from what was written.
+    let running = harness::start(&config).await;
+    let api = Api::new(running.addr, dir.path());
+    let mut listed = api.local_keys().await;
+    listed.sort();
+    assert_eq!(listed, expected);
+    running.stop().await;
+}

@@ -2,13 +2,19 @@
 //!
 //! Order (each step only for the items still in the race): decode the body (400 on any
 //! malformed part, slashing protection data included, before anything changes) → classify
-//! each keystore without decrypting it (malformed or hostile parameters: `error`; a key already
-//! loaded or given twice: `duplicate`) → import the slashing protection data of the remaining
+//! each keystore without decrypting it (malformed or hostile parameters: `error`; a key the
+//! client already has: `duplicate`) → import the slashing protection data of the remaining
 //! keys, durably → decrypt them on the bounded pool → register them with slashing protection →
 //! write keystore and password files → add them to the signer → make them known to the store
 //! (held) → learn their indices, let doppelganger protection decide, refresh the key cache.
+//!
+//! Copies of one key in one request are taken in request order, as if imported one after the
+//! other: the first copy that decrypts to its key is the one imported, the copies after it are
+//! `duplicate` (not decrypted), the failing copies before it are `error`. So `duplicate` always
+//! means "already known" — loaded before the request, or imported from an earlier valid copy —
+//! and a bad copy (wrong password, a `pubkey` field that lies) never keeps a good one out.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde::Deserialize;
 use signer::keyfiles::{
@@ -109,14 +115,14 @@ pub(super) async fn import<E: EthSpec>(
     let _changing = km.changes.lock().await;
 
     // Classify without any KDF work: parse errors and hostile parameters are refused here.
-    let mut seen = HashSet::new();
+    // Copies of one key all stay candidates: which one is imported is decided by decryption.
     let mut items: Vec<Item> = keystores
         .into_iter()
         .map(|json| match Keystore::from_json_str(&json) {
             Err(error) => Item::Done(ItemStatus::error(format!("invalid keystore: {error}"))),
             Ok(keystore) => match keystore.pubkey() {
                 Err(error) => Item::Done(ItemStatus::error(format!("invalid keystore: {error}"))),
-                Ok(pubkey) if store.key(&pubkey).is_some() || !seen.insert(pubkey) => {
+                Ok(pubkey) if store.key(&pubkey).is_some() => {
                     Item::Done(ItemStatus::ok("duplicate"))
                 }
                 Ok(pubkey) => Item::Candidate(Box::new(Candidate {
@@ -217,61 +223,94 @@ fn finish(items: Vec<Item>) -> Vec<ItemStatus> {
         .collect()
 }
 
-/// Decrypts the candidates on the bounded pool; failures become `error` items.
+/// Decrypts the candidates on the bounded pool, in rounds: each round takes, per key, its
+/// earliest copy not yet tried. A copy that decrypts is the key's import and every later copy
+/// of the key becomes `duplicate` without being decrypted; a copy that fails becomes `error`
+/// and the key's next copy is tried in the next round. Distinct keys share every round, so a
+/// request without repeated keys is one round.
 async fn decrypt<E: EthSpec>(
     km: &Keymanager<E>,
     items: &mut [Item],
     passwords: Vec<SecretString>,
 ) -> Result<Vec<Ready>, ApiError> {
-    let mut positions = Vec::new();
-    let mut jobs = Vec::new();
-    let mut texts = Vec::new();
-    for (position, (item, password)) in items.iter_mut().zip(passwords).enumerate() {
+    // The copies of each key in request order; keys in order of their first copy.
+    let mut passwords: Vec<Option<SecretString>> = passwords.into_iter().map(Some).collect();
+    let mut order: Vec<PublicKeyBytes> = Vec::new();
+    let mut copies: HashMap<PublicKeyBytes, VecDeque<usize>> = HashMap::new();
+    for (position, item) in items.iter().enumerate() {
         if let Item::Candidate(candidate) = item {
+            copies
+                .entry(candidate.pubkey)
+                .or_insert_with(|| {
+                    order.push(candidate.pubkey);
+                    VecDeque::new()
+                })
+                .push_back(position);
+        }
+    }
+    let mut ready: Vec<Ready> = Vec::new();
+    loop {
+        let round: Vec<(PublicKeyBytes, usize)> = order
+            .iter()
+            .filter_map(|pubkey| Some((*pubkey, copies.get_mut(pubkey)?.pop_front()?)))
+            .collect();
+        if round.is_empty() {
+            ready.sort_by_key(|r| r.position);
+            return Ok(ready);
+        }
+        let mut jobs = Vec::with_capacity(round.len());
+        let mut texts = Vec::with_capacity(round.len());
+        for (_, position) in &round {
+            let Item::Candidate(candidate) = &mut items[*position] else {
+                return Err(internal("keystore import lost track of a keystore"));
+            };
+            let password = passwords[*position]
+                .take()
+                .ok_or_else(|| internal("keystore import lost track of a password"))?;
             let processed = process_password(&password.0);
-            positions.push((position, candidate.pubkey));
             texts.push((std::mem::take(&mut candidate.json), processed.clone()));
             jobs.push(DecryptJob {
                 keystore: candidate.keystore.clone(),
                 password: processed,
             });
         }
-    }
-    if jobs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let threads = km.decrypt_threads;
-    let count = jobs.len();
-    let started = std::time::Instant::now();
-    let results = km
-        .blocking("keymanager-decrypt", move || decrypt_batch(&jobs, threads))
-        .await?;
-    tracing::info!(
-        keystores = count,
-        threads,
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "Keymanager import: keystores decrypted"
-    );
-    let mut ready = Vec::new();
-    for (((position, pubkey), (json, password)), result) in
-        positions.into_iter().zip(texts).zip(results)
-    {
-        match result {
-            Ok(secret) => ready.push(Ready {
-                position,
-                pubkey,
-                secret,
-                json,
-                password,
-            }),
-            Err(error) => {
-                items[position] = Item::Done(ItemStatus::error(format!(
-                    "cannot decrypt keystore: {error}"
-                )));
+        let threads = km.decrypt_threads;
+        let count = jobs.len();
+        let started = std::time::Instant::now();
+        let results = km
+            .blocking("keymanager-decrypt", move || decrypt_batch(&jobs, threads))
+            .await?;
+        tracing::info!(
+            keystores = count,
+            threads,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "Keymanager import: keystores decrypted"
+        );
+        for (((pubkey, position), (json, password)), result) in
+            round.into_iter().zip(texts).zip(results)
+        {
+            match result {
+                Ok(secret) => {
+                    ready.push(Ready {
+                        position,
+                        pubkey,
+                        secret,
+                        json,
+                        password,
+                    });
+                    // The key is known from here on: its later copies are duplicates.
+                    for later in copies.remove(&pubkey).unwrap_or_default() {
+                        items[later] = Item::Done(ItemStatus::ok("duplicate"));
+                    }
+                }
+                Err(error) => {
+                    items[position] = Item::Done(ItemStatus::error(format!(
+                        "cannot decrypt keystore: {error}"
+                    )));
+                }
             }
         }
     }
-    Ok(ready)
 }
 
 /// A keystore and its password to write.
