@@ -4,8 +4,11 @@
 //! for a node if none answers yet), pick the preset and dispatch the generic client, check every
 //! node against that chain (genesis root, config, preset), open slashing protection bound to the
 //! genesis validators root, load the keys (key cache), register them for slashing protection,
-//! decide doppelganger holding, start the services (and the Keymanager API when configured; its
-//! token file and port are checked first, before anything else starts).
+//! decide doppelganger holding, start the services. With the Keymanager API, its token file and
+//! port are checked first, before anything else starts, and it is served from then on: routes
+//! that need the keys answer 503 (`Retry-After`) until the keys are loaded and the API's state
+//! is installed, so a request during a long key load is answered at once instead of hanging.
+//! A start that fails after that stops the API again (the executor's shutdown token).
 //!
 //! Shutdown: a requested stop (signal) cancels the shutdown token: services stop taking new
 //! duties, in-flight signing and publishing finish (services only watch the token between
@@ -63,8 +66,22 @@ pub const METRICS_TASK: &str = "metrics-server";
 pub enum Keys {
     /// The keystores of the configuration (with the key cache).
     FromConfig,
+    /// As [`Keys::FromConfig`], with start-up held just before the keystores are loaded until
+    /// the pause is released: a client whose keys take long to load, on demand.
+    #[cfg(feature = "testing")]
+    FromConfigPaused(KeyLoadPause),
     /// An already built signer (tests, remote signers).
     Signer(Arc<dyn Signer>),
+}
+
+/// Holds start-up where the keystores are about to be loaded (tests observe the client there).
+#[cfg(feature = "testing")]
+#[derive(Debug)]
+pub struct KeyLoadPause {
+    /// Told the Keymanager API's address (`None` when it is not served) once start-up waits.
+    pub reached: tokio::sync::oneshot::Sender<Option<SocketAddr>>,
+    /// Start-up goes on when this completes (or its sender is dropped).
+    pub resume: tokio::sync::oneshot::Receiver<()>,
 }
 
 /// A started client.
@@ -391,9 +408,16 @@ async fn start_with<E: EthSpec>(
         ));
     }
 
-    // A bad token file or a busy port stops the start before anything else happens.
-    let keymanager_listener = match &config.keymanager {
-        Some(settings) => Some(keymanager::bind(settings).await?),
+    let (executor, shutdown) = TaskExecutor::new();
+    // Until the start succeeds, a failure stops whatever was spawned (the Keymanager API).
+    let stop_on_failure = executor.shutdown_token().drop_guard();
+    // A bad token file or a busy port stops the start before anything else happens; from here
+    // on the API answers (503 on routes that need keys, until they are loaded).
+    let keymanager_server = match &config.keymanager {
+        Some(settings) => {
+            let bound = keymanager::bind(settings).await?;
+            Some(keymanager::spawn::<E>(bound, &executor)?)
+        }
         None => None,
     };
     let clock = SlotClock::from_spec(genesis.genesis_time, &spec);
@@ -401,6 +425,16 @@ async fn start_with<E: EthSpec>(
     tracing::info!(database = %config.slashing_db, "slashing protection opened");
     let (signer, managed): (Arc<dyn Signer>, Option<Arc<CompositeSigner>>) = match keys {
         Keys::FromConfig => {
+            let local = load_signer(config).await?;
+            let composite = Arc::new(CompositeSigner::new(local, config.remote_signer.config));
+            (composite.clone(), Some(composite))
+        }
+        #[cfg(feature = "testing")]
+        Keys::FromConfigPaused(pause) => {
+            let _ = pause
+                .reached
+                .send(keymanager_server.as_ref().map(keymanager::Serving::addr));
+            let _ = pause.resume.await;
             let local = load_signer(config).await?;
             let composite = Arc::new(CompositeSigner::new(local, config.remote_signer.config));
             (composite.clone(), Some(composite))
@@ -486,7 +520,6 @@ async fn start_with<E: EthSpec>(
         });
     }
 
-    let (executor, shutdown) = TaskExecutor::new();
     let (head_sender, head) = head_channel();
     let ctx = Context {
         fallback: fallback.clone(),
@@ -530,8 +563,8 @@ async fn start_with<E: EthSpec>(
     if !plan.held.is_empty() {
         DoppelgangerService::new(ctx.clone(), plan, executor.clone()).spawn(&executor);
     }
-    let keymanager_addr = match (keymanager_listener, &config.keymanager) {
-        (Some(bound), Some(settings)) => {
+    let keymanager_addr = match (keymanager_server, &config.keymanager) {
+        (Some(server), Some(settings)) => {
             let state = keymanager::Keymanager::new(keymanager::KeymanagerParts {
                 ctx: ctx.clone(),
                 signer: managed,
@@ -543,7 +576,8 @@ async fn start_with<E: EthSpec>(
                 decrypt_threads: settings.decrypt_threads,
             })
             .await?;
-            Some(keymanager::spawn(bound, state, &executor)?)
+            server.ready(state);
+            Some(server.addr())
         }
         _ => None,
     };
@@ -581,6 +615,7 @@ async fn start_with<E: EthSpec>(
             reports_addr = Some(bound);
         }
     }
+    stop_on_failure.disarm();
     tracing::info!(
         keys = store.num_keys(),
         active = store.active_indices().len(),

@@ -15,8 +15,20 @@ async fn every_route_needs_the_exact_token() {
     let dir = tempfile::tempdir().unwrap();
     harness::write_keystores(dir.path(), 0, 2);
     let config = harness::config(dir.path(), &node, 0, false);
+    let (logs, guard) = validator::testing::Logs::capture();
     let running = harness::start(&config).await;
+    drop(guard);
     let api = Api::new(running.addr, dir.path());
+
+    // Where the token is: logged once, at INFO, at start-up.
+    let token_file = dir.path().join("api-token.txt");
+    let token_path = token_file.display().to_string();
+    let log = logs.text();
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains(&token_path)).collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    assert!(lines[0].contains(" INFO "), "{}", lines[0]);
+    assert!(lines[0].contains("Bearer"), "{}", lines[0]);
+    let datadir = dir.path().display().to_string();
 
     let key = harness::pubkey(0);
     let mut targets: Vec<(Method, String)> = Vec::new();
@@ -34,15 +46,17 @@ async fn every_route_needs_the_exact_token() {
     let almost = format!("Bearer {}x", api.token());
     let truncated = format!("Bearer {}", &api.token()[..63]);
     let basic = format!("Basic {}", api.token());
+    // Each refusal says what is missing or wrong, in general terms.
+    let cases = [
+        (None, "missing bearer token"),
+        (Some(wrong.as_str()), "invalid bearer token"),
+        (Some(almost.as_str()), "invalid bearer token"),
+        (Some(truncated.as_str()), "invalid bearer token"),
+        (Some(basic.as_str()), "must be `Bearer <token>`"),
+        (Some("Bearer "), "must be `Bearer <token>`"),
+    ];
     for (method, path) in &targets {
-        for authorization in [
-            None,
-            Some(wrong.as_str()),
-            Some(almost.as_str()),
-            Some(truncated.as_str()),
-            Some(basic.as_str()),
-            Some("Bearer "),
-        ] {
+        for (authorization, says) in cases {
             let (status, answer) = api
                 .send_with(method.clone(), path, Some(&body), authorization)
                 .await;
@@ -51,7 +65,13 @@ async fn every_route_needs_the_exact_token() {
                 StatusCode::UNAUTHORIZED,
                 "{method} {path} with {authorization:?}: {answer}"
             );
-            assert!(answer["message"].as_str().is_some(), "{answer}");
+            let message = answer["message"].as_str().unwrap_or_default();
+            assert!(message.contains(says), "{says:?} in {answer}");
+            // Never where the token or the data live.
+            let text = answer.to_string();
+            for secret_place in [token_path.as_str(), datadir.as_str(), "api-token"] {
+                assert!(!text.contains(secret_place), "{secret_place} in {text}");
+            }
         }
     }
     // Nothing was deleted by any of those requests.

@@ -141,6 +141,11 @@ impl Running {
 
 /// Starts the client of `config`, loading keys from its keystores.
 pub(crate) async fn try_start(config: &Config) -> validator::Result<Running> {
+    try_start_with(config, Keys::FromConfig).await
+}
+
+/// Starts the client of `config` with `keys`.
+pub(crate) async fn try_start_with(config: &Config, keys: Keys) -> validator::Result<Running> {
     // Shown with a failing test's output.
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
@@ -148,7 +153,7 @@ pub(crate) async fn try_start(config: &Config) -> validator::Result<Running> {
         .try_init();
     let (genesis, spec) =
         client::bootstrap(&config.beacon_nodes, &CancellationToken::new()).await?;
-    let client = client::start(config, Keys::FromConfig, genesis, spec).await?;
+    let client = client::start(config, keys, genesis, spec).await?;
     let addr = client
         .keymanager_addr()
         .expect("the Keymanager API is served");
@@ -231,6 +236,27 @@ impl Api {
     ) -> (StatusCode, Value) {
         let bearer = format!("Bearer {}", self.token);
         self.send_with(method, path, body, Some(&bearer)).await
+    }
+
+    /// An authenticated request; the answer with its headers and its raw body.
+    pub(crate) async fn send_full(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, String) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("authorization", format!("Bearer {}", self.token));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        (status, headers, text)
     }
 
     /// An authenticated request with a raw body.

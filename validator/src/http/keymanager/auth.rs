@@ -4,7 +4,9 @@
 //! randomness in hex, and reused at every start; a file group or others may read, or that does
 //! not hold a hex token of at least 32 bytes, stops the start with an error naming the file;
 //! the token itself is never logged nor kept in memory — only its SHA-256, compared in
-//! constant time with the SHA-256 of what a request presents.
+//! constant time with the SHA-256 of what a request presents. A 401 says in general terms what
+//! is missing or wrong and never names a path: the file's location is for the operator (logged
+//! at start-up, documented), not for whoever can reach the port.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -24,11 +26,30 @@ use crate::http::ApiError;
 /// Bytes of randomness in a generated token.
 const TOKEN_BYTES: usize = 32;
 
+/// Whether the token file existed or was created by this start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenOrigin {
+    /// Read from an existing file.
+    Existing,
+    /// Generated and written by this start.
+    Created,
+}
+
+impl std::fmt::Display for TokenOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Existing => "existing",
+            Self::Created => "created",
+        })
+    }
+}
+
 /// The token requests must present (only its hash is held).
 #[derive(Clone)]
 pub struct ApiToken {
     digest: [u8; 32],
     path: PathBuf,
+    origin: TokenOrigin,
 }
 
 impl std::fmt::Debug for ApiToken {
@@ -76,10 +97,10 @@ impl ApiToken {
             signer::Error::Io { op, path, source } => Error::Io { op, path, source },
             other => Error::Config(format!("cannot create {}: {other}", path.display())),
         })?;
-        tracing::info!(path = %path.display(), "Keymanager API token created");
         Ok(Self {
             digest: digest(token.as_bytes()),
             path: path.to_path_buf(),
+            origin: TokenOrigin::Created,
         })
     }
 
@@ -114,10 +135,10 @@ impl ApiToken {
                 2 * TOKEN_BYTES
             )));
         }
-        tracing::info!(path = %path.display(), "Keymanager API token read");
         Ok(Self {
             digest: digest(token.as_bytes()),
             path: path.to_path_buf(),
+            origin: TokenOrigin::Existing,
         })
     }
 
@@ -126,16 +147,21 @@ impl ApiToken {
         &self.path
     }
 
+    /// Whether the file existed or was created by this start.
+    pub fn origin(&self) -> TokenOrigin {
+        self.origin
+    }
+
     /// Whether `presented` is the token (constant time in its content).
     pub fn matches(&self, presented: &[u8]) -> bool {
         bool::from(digest(presented).ct_eq(&self.digest))
     }
 }
 
-fn unauthorized(message: String) -> Response {
+fn unauthorized(message: &str) -> Response {
     let mut response = ApiError {
         status: StatusCode::UNAUTHORIZED,
-        message,
+        message: message.to_owned(),
     }
     .into_response();
     response
@@ -151,26 +177,23 @@ pub(super) async fn require_token(
     request: Request,
     next: Next,
 ) -> Response {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|value| value.as_bytes());
-    match presented {
-        None => unauthorized(format!(
-            "missing bearer token: send `Authorization: Bearer <token>` with the token from {}",
-            token.path().display()
-        )),
-        Some(value) => {
-            let candidate = value
-                .strip_prefix(b"Bearer ")
-                .or_else(|| value.strip_prefix(b"bearer "))
-                .unwrap_or(b"");
-            if !candidate.is_empty() && token.matches(candidate) {
-                next.run(request).await
-            } else {
-                unauthorized("invalid bearer token".to_owned())
-            }
-        }
+    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        return unauthorized(
+            "missing bearer token: send `Authorization: Bearer <token>` with the Keymanager \
+             API token",
+        );
+    };
+    let candidate = value
+        .as_bytes()
+        .strip_prefix(b"Bearer ")
+        .or_else(|| value.as_bytes().strip_prefix(b"bearer "))
+        .filter(|candidate| !candidate.is_empty());
+    match candidate {
+        None => unauthorized(
+            "the Authorization header must be `Bearer <token>` with the Keymanager API token",
+        ),
+        Some(candidate) if token.matches(candidate) => next.run(request).await,
+        Some(_) => unauthorized("invalid bearer token: it is not the Keymanager API token"),
     }
 }
 

@@ -6,15 +6,14 @@
 //! fork: `DOMAIN_VOLUNTARY_EXIT` with the Capella fork version once the chain is at Deneb or
 //! later (EIP-7044), else the version of the fork at the exit's epoch.
 
-use std::sync::Arc;
-
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use types::{Epoch, EthSpec, SignedVoluntaryExit, VoluntaryExit};
 
+use super::Data;
 use super::body::{internal, parse_pubkey};
-use super::{Data, Keymanager};
+use super::ready::Ready;
 use crate::Error;
 use crate::http::ApiError;
 use crate::http::reports::params::Query;
@@ -22,7 +21,7 @@ use crate::services::duties::refresh_validators;
 
 /// `POST …/voluntary_exit`.
 pub(super) async fn voluntary_exit<E: EthSpec>(
-    State(km): State<Arc<Keymanager<E>>>,
+    Ready(km): Ready<E>,
     Path(pubkey): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Data<SignedVoluntaryExit>>, ApiError> {

@@ -1,16 +1,14 @@
 //! `/eth/v1/keystores`: listing, importing and deleting local keys.
 
-use std::sync::Arc;
-
 use axum::Json;
-use axum::extract::State;
 use serde::Serialize;
 use types::{EthSpec, PublicKeyBytes};
 
 use super::body::JsonBody;
 use super::delete::DeleteRequest;
 use super::import::ImportRequest;
-use super::{Data, ItemStatus, Keymanager};
+use super::ready::Ready;
+use super::{Data, ItemStatus};
 use crate::http::ApiError;
 
 /// One entry of `GET /eth/v1/keystores`.
@@ -23,9 +21,7 @@ pub(super) struct LocalKey {
 }
 
 /// `GET /eth/v1/keystores`: the local keys, sorted.
-pub(super) async fn list<E: EthSpec>(
-    State(km): State<Arc<Keymanager<E>>>,
-) -> Json<Data<Vec<LocalKey>>> {
+pub(super) async fn list<E: EthSpec>(Ready(km): Ready<E>) -> Json<Data<Vec<LocalKey>>> {
     let mut keys: Vec<PublicKeyBytes> = km
         .ctx
         .store
@@ -54,7 +50,7 @@ pub(super) async fn list<E: EthSpec>(
 
 /// `POST /eth/v1/keystores`.
 pub(super) async fn import<E: EthSpec>(
-    State(km): State<Arc<Keymanager<E>>>,
+    Ready(km): Ready<E>,
     JsonBody(request): JsonBody<ImportRequest>,
 ) -> Result<Json<Data<Vec<ItemStatus>>>, ApiError> {
     let data = super::import::import(&km, request).await?;
@@ -71,7 +67,7 @@ pub(super) struct DeleteResponse {
 
 /// `DELETE /eth/v1/keystores`.
 pub(super) async fn delete<E: EthSpec>(
-    State(km): State<Arc<Keymanager<E>>>,
+    Ready(km): Ready<E>,
     JsonBody(request): JsonBody<DeleteRequest>,
 ) -> Result<Json<DeleteResponse>, ApiError> {
     Ok(Json(super::delete::delete(&km, request).await?))

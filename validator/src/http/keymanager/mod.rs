@@ -7,7 +7,10 @@
 //!
 //! Invariants:
 //! - every request, whatever its route or method, is answered 401 unless it carries the bearer
-//!   token (see [`auth`]); nothing else looks at an unauthenticated request;
+//!   token (see [`auth`]); nothing else looks at an unauthenticated request; a 401 says what
+//!   is missing or wrong, never where the token file is (that is logged once at start-up);
+//! - the API is served from the moment its port is bound; until the client's keys are loaded,
+//!   routes that need them answer 503 with `Retry-After` (see [`ready`]);
 //! - bodies past the configured limit are refused (413); malformed bodies and parameters are
 //!   400 with a message naming the field;
 //! - key set changes (imports, deletions) run one at a time;
@@ -30,6 +33,7 @@ mod delete;
 mod exit;
 mod import;
 mod keystores;
+mod ready;
 mod remote;
 mod settings;
 
@@ -50,7 +54,8 @@ use signer::{CompositeSigner, LocalSigner, Signer};
 use tokio::net::TcpListener;
 use types::{EthSpec, PublicKeyBytes};
 
-pub use auth::ApiToken;
+pub use auth::{ApiToken, TokenOrigin};
+pub use ready::LOADING_RETRY_AFTER_SECS;
 
 use crate::config::{KeySource, KeymanagerConfig};
 use crate::error::{Error, Result};
@@ -247,12 +252,8 @@ impl<E: EthSpec> Keymanager<E> {
 }
 
 /// The router: every Keymanager route behind the bearer token, bodies limited to
-/// `max_body_bytes`.
-pub fn router<E: EthSpec>(
-    keymanager: Arc<Keymanager<E>>,
-    token: ApiToken,
-    max_body_bytes: usize,
-) -> Router {
+/// `max_body_bytes`; handlers answer 503 until `slot` holds the state.
+fn router<E: EthSpec>(slot: Arc<ready::Slot<E>>, token: ApiToken, max_body_bytes: usize) -> Router {
     Router::new()
         .route(
             "/eth/v1/keystores",
@@ -290,7 +291,7 @@ pub fn router<E: EthSpec>(
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(keymanager)
+        .with_state(slot)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(axum::Extension(body::BodyLimit(max_body_bytes)))
         .layer(middleware::from_fn_with_state(
@@ -332,12 +333,19 @@ impl Bound {
     }
 }
 
-/// Reads (or creates) the token file and binds the listener.
+/// Reads (or creates) the token file and binds the listener. The token file's path is logged
+/// here, once (401 answers do not name it).
 pub async fn bind(config: &KeymanagerConfig) -> Result<Bound> {
     let path = config.token_file.clone();
     let token = tokio::task::spawn_blocking(move || ApiToken::load_or_create(&path))
         .await
         .map_err(|e| Error::Config(format!("token file task failed: {e}")))??;
+    tracing::info!(
+        token_file = %token.path().display(),
+        origin = %token.origin(),
+        "Keymanager API: requests must send `Authorization: Bearer <token>` with the token \
+         held in this file"
+    );
     if !config.listen.ip().is_loopback() {
         tracing::warn!(
             address = %config.listen,
@@ -355,15 +363,46 @@ pub async fn bind(config: &KeymanagerConfig) -> Result<Bound> {
     })
 }
 
-/// Serves the Keymanager API on `bound` until shutdown, as the critical task
-/// [`KEYMANAGER_TASK`]; returns the address it listens on.
-pub fn spawn<E: EthSpec>(
-    bound: Bound,
-    keymanager: Arc<Keymanager<E>>,
-    executor: &TaskExecutor,
-) -> Result<SocketAddr> {
+/// The Keymanager API being served: routes that need the client's keys answer 503 until
+/// [`Serving::ready`] installs the state.
+pub struct Serving<E: EthSpec> {
+    addr: SocketAddr,
+    slot: Arc<ready::Slot<E>>,
+}
+
+impl<E: EthSpec> std::fmt::Debug for Serving<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Serving")
+            .field("addr", &self.addr)
+            .field("ready", &self.slot.get().is_some())
+            .finish()
+    }
+}
+
+impl<E: EthSpec> Serving<E> {
+    /// The address the API listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Installs the API's state: from now on every request is handled. The state is installed
+    /// once; a second call changes nothing.
+    pub fn ready(&self, keymanager: Arc<Keymanager<E>>) {
+        if self.slot.set(keymanager).is_err() {
+            tracing::warn!("Keymanager API state installed twice; the first one is kept");
+        } else {
+            tracing::info!(address = %self.addr, "Keymanager API ready");
+        }
+    }
+}
+
+/// Serves the Keymanager API on `bound` from now until shutdown, as the critical task
+/// [`KEYMANAGER_TASK`]; requests are authenticated at once, and routes that need the keys
+/// answer 503 (with `Retry-After`) until [`Serving::ready`].
+pub fn spawn<E: EthSpec>(bound: Bound, executor: &TaskExecutor) -> Result<Serving<E>> {
     let addr = bound.local_addr()?;
-    let router = router(keymanager, bound.token, bound.max_body_bytes);
+    let slot = Arc::new(ready::Slot::<E>::new());
+    let router = router(slot.clone(), bound.token, bound.max_body_bytes);
     let limits = ServerLimits {
         // Imports of thousands of keystores take long; connections are few and authenticated.
         max_connections: 64,
@@ -380,5 +419,5 @@ pub fn spawn<E: EthSpec>(
             "Keymanager API",
         ),
     );
-    Ok(addr)
+    Ok(Serving { addr, slot })
 }

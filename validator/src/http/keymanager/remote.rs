@@ -6,17 +6,16 @@
 //! Keys given by `--remote-signer-url` are listed `readonly` and cannot be deleted here.
 
 use std::collections::{BTreeSet, HashSet};
-use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use slashing_protection::SlashingProtection;
 use types::{EthSpec, PublicKeyBytes};
 
 use super::body::{JsonBody, parse_pubkey};
 use super::delete::DeleteRequest;
-use super::{Data, ItemStatus, Keymanager};
+use super::ready::Ready;
+use super::{Data, ItemStatus};
 use crate::http::ApiError;
 
 /// One entry of `GET /eth/v1/remotekeys`.
@@ -28,9 +27,7 @@ pub(super) struct RemoteKey {
 }
 
 /// `GET /eth/v1/remotekeys`.
-pub(super) async fn list<E: EthSpec>(
-    State(km): State<Arc<Keymanager<E>>>,
-) -> Json<Data<Vec<RemoteKey>>> {
+pub(super) async fn list<E: EthSpec>(Ready(km): Ready<E>) -> Json<Data<Vec<RemoteKey>>> {
     let data = km
         .signer
         .as_ref()
@@ -64,7 +61,7 @@ pub(super) struct ImportRemoteRequest {
 
 /// `POST /eth/v1/remotekeys`.
 pub(super) async fn import<E: EthSpec>(
-    State(km): State<Arc<Keymanager<E>>>,
+    Ready(km): Ready<E>,
     JsonBody(request): JsonBody<ImportRemoteRequest>,
 ) -> Result<Json<Data<Vec<ItemStatus>>>, ApiError> {
     let Some(signer) = km.signer.clone() else {
@@ -186,7 +183,7 @@ pub(super) async fn import<E: EthSpec>(
 
 /// `DELETE /eth/v1/remotekeys`.
 pub(super) async fn delete<E: EthSpec>(
-    State(km): State<Arc<Keymanager<E>>>,
+    Ready(km): Ready<E>,
     JsonBody(request): JsonBody<DeleteRequest>,
 ) -> Result<Json<Data<Vec<ItemStatus>>>, ApiError> {
     let pubkeys = request.parse()?;

@@ -5,15 +5,14 @@
 //! stored; every change is persisted in the validator definitions file before the answer
 //! (202 for a change, 204 for a reset to the default).
 
-use std::sync::Arc;
-
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use types::{EthSpec, ExecutionAddress, PublicKeyBytes};
 
 use super::body::{JsonBody, bad_body, internal, parse_pubkey, quoted_u64};
+use super::ready::Ready;
 use super::{Data, Keymanager};
 use crate::http::ApiError;
 use crate::store::{Definitions, graffiti_from_str};
@@ -46,7 +45,7 @@ pub(super) struct FeeRecipient {
 
 /// `GET …/feerecipient`: the recipient this key's proposals pay (policy applied).
 pub(super) async fn get_fee_recipient<E: EthSpec>(
-    State(km): State<Arc<Keymanager<E>>>,
+    Ready(km): Ready<E>,
     Path(pubkey): Path<String>,
 ) -> Result<Json<Data<FeeRecipient>>, ApiError> {
     let pubkey = managed(&km, &pubkey)?;
@@ -80,7 +79,7 @@ fn parse_address(text: &str) -> Result<ExecutionAddress, ApiError> {
 
 /// `POST …/feerecipient`.
 pub(super) async fn set_fee_recipient<E: EthSpec>(
-    State(km): State<Arc<Keymanager<E>>>,
+    Ready(km): Ready<E>,
     Path(pubkey): Path<String>,
     JsonBody(body): JsonBody<SetFeeRecipient>,
 ) -> Result<StatusCode, ApiError> {
@@ -107,7 +106,7 @@ pub(super) async fn set_fee_recipient<E: EthSpec>(
 
 /// `DELETE …/feerecipient`: back to the default.
 pub(super) async fn delete_fee_recipient<E: EthSpec>(
-    State(km): State<Arc<Keymanager<E>>>,
+    Ready(km): Ready<E>,
     Path(pubkey): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let pubkey = managed(&km, &pubkey)?;
@@ -125,7 +124,7 @@ pub(super) struct GasLimit {
 
 /// `GET …/gas_limit`.
 pub(super) async fn get_gas_limit<E: EthSpec>(
-    State(km): State<Arc<Keymanager<E>>>,
+    Ready(km): Ready<E>,
     Path(pubkey): Path<String>,
 ) -> Result<Json<Data<GasLimit>>, ApiError> {
     let pubkey = managed(&km, &pubkey)?;
@@ -143,7 +142,7 @@ pub(super) struct SetGasLimit {
 
 /// `POST …/gas_limit`.
 pub(super) async fn set_gas_limit<E: EthSpec>(
-    State(km): State<Arc<Keymanager<E>>>,
+    Ready(km): Ready<E>,
     Path(pubkey): Path<String>,
     JsonBody(body): JsonBody<SetGasLimit>,
 ) -> Result<StatusCode, ApiError> {
@@ -159,7 +158,7 @@ pub(super) async fn set_gas_limit<E: EthSpec>(
 
 /// `DELETE …/gas_limit`.
 pub(super) async fn delete_gas_limit<E: EthSpec>(
-    State(km): State<Arc<Keymanager<E>>>,
+    Ready(km): Ready<E>,
     Path(pubkey): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let pubkey = managed(&km, &pubkey)?;
@@ -175,7 +174,7 @@ pub(super) struct GraffitiView {
 
 /// `GET …/graffiti`: the key's own graffiti, else the default (as text; empty when none).
 pub(super) async fn get_graffiti<E: EthSpec>(
-    State(km): State<Arc<Keymanager<E>>>,
+    Ready(km): Ready<E>,
     Path(pubkey): Path<String>,
 ) -> Result<Json<Data<GraffitiView>>, ApiError> {
     let pubkey = managed(&km, &pubkey)?;
@@ -203,7 +202,7 @@ pub(super) struct SetGraffiti {
 
 /// `POST …/graffiti`.
 pub(super) async fn set_graffiti<E: EthSpec>(
-    State(km): State<Arc<Keymanager<E>>>,
+    Ready(km): Ready<E>,
     Path(pubkey): Path<String>,
     JsonBody(body): JsonBody<SetGraffiti>,
 ) -> Result<StatusCode, ApiError> {
@@ -221,7 +220,7 @@ pub(super) async fn set_graffiti<E: EthSpec>(
 
 /// `DELETE …/graffiti`.
 pub(super) async fn delete_graffiti<E: EthSpec>(
-    State(km): State<Arc<Keymanager<E>>>,
+    Ready(km): Ready<E>,
     Path(pubkey): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let pubkey = managed(&km, &pubkey)?;
