@@ -6,6 +6,7 @@
 //! holding more than keystores.
 
 mod auth;
+mod connections;
 mod delete;
 mod exit;
 mod harness;
