@@ -73,6 +73,31 @@ async fn epoch_to_signed_report() {
         .unwrap();
     assert_eq!(outcome, StoreOutcome::Unchanged);
     assert_eq!(again, ledger);
+    // Nor does a new vault (a restart with an edited registry): the frame's epochs are
+    // accounted with the parameters stored when it started, which the API publishes.
+    let stored = store
+        .frame_parameters(0)
+        .await
+        .unwrap()
+        .expect("parameters");
+    assert_eq!(stored, reg.frame_parameters(0));
+    let vault = format!("0x{}", hex::encode(common::scenario::VAULT));
+    let moved = registry(
+        &fixture,
+        &text.replace(&vault, &format!("0x{}", "cd".repeat(20))),
+    );
+    assert_ne!(moved.pool().el_rewards_vault, reg.pool().el_rewards_vault);
+    let (again, outcome) = account_and_store(&store, &l.spec, &moved, &inputs, Epoch(5))
+        .await
+        .unwrap();
+    assert_eq!(outcome, StoreOutcome::Unchanged);
+    assert_eq!(again, ledger);
+    assert!(
+        again
+            .records
+            .iter()
+            .all(|r| r.fee_recipient_mismatches == 0)
+    );
     // The same epoch with different inputs is refused.
     let mut tampered = inputs.clone();
     tampered.validators_end[0].balance += 1;

@@ -202,6 +202,54 @@ fn first_report_fees_rate_and_proofs() {
         ));
     }
     assert_eq!(env.root, r.root().unwrap());
+    // The parameters it was built with are recorded beside it, with the window it summed.
+    assert_eq!(
+        env.parameters,
+        Some(ReportParameters {
+            frame_start_epoch: 0,
+            frame_epochs: 4,
+            sanity_limits: pool.sanity,
+            negative_rebase_window: RebaseWindow {
+                first_epoch: Epoch(4),
+                last_epoch: Epoch(7),
+                epochs: 4,
+                cl_income_gwei: 4 * 1300,
+                newly_slashed: 0,
+            },
+        })
+    );
+}
+
+/// Fees at or above the pooled ether (one operator's gains, another's losses, a tiny pool)
+/// cannot be minted: the rate is computed without minting and the report is withheld.
+#[test]
+fn fees_above_the_pooled_ether_are_not_minted() {
+    let mut pool = pool();
+    pool.initial_total_shares = U256::from(1_000_000_000u64);
+    // Operator 1: 4 × (−1290 + 500) … per epoch 210 → R₁ = 840, F₁ = 84; operator 2: −800.
+    let env = build(2, &pool, None, -1290, 99);
+    let r = &env.report;
+    assert_eq!(
+        (r.totals.net_rewards_gwei, r.totals.fee_gwei),
+        (40, 84),
+        "fees above the pool's rewards"
+    );
+    assert_eq!(r.shares_minted, U256::ZERO);
+    // P1 = 1e9 wei + 40 gwei; rate = P1 · 1e18 / S.
+    assert_eq!(r.pooled_after_wei, U256::from(41_000_000_000u64));
+    assert_eq!(
+        r.rate,
+        U256::from(41_000_000_000u64) * U256::from(1_000_000_000_000_000_000u64)
+            / U256::from(1_000_000_000u64)
+    );
+    assert_eq!(env.status, ReportStatus::Withheld);
+    assert!(
+        env.violations
+            .contains(&SanityViolation::FeesExceedRewards {
+                fees_gwei: 84,
+                net_rewards_gwei: 40
+            })
+    );
 }
 
 #[test]

@@ -11,9 +11,10 @@ use types::{ChainSpec, Epoch, Hash256, PublicKeyBytes, U256};
 
 use super::fees::split_fees;
 use super::model::{
-    FrameReport, OperatorReport, REPORT_VERSION, ReportEnvelope, ReportStatus, Tally,
+    FrameReport, OperatorReport, REPORT_VERSION, RebaseWindow, ReportEnvelope, ReportParameters,
+    ReportStatus, Tally,
 };
-use super::rate::{INITIAL_RATE, RateInputs, compute_rate};
+use super::rate::{INITIAL_RATE, RateInputs, compute_rate, pooled};
 use super::sanity::{SanityInputs, check};
 use crate::error::{Error, Result};
 use crate::ledger::{EpochLedger, EpochSummary};
@@ -313,7 +314,7 @@ impl<'a> ReportBuilder<'a> {
         );
         let mut window_cl: i128 = 0;
         let mut window_slashed: u64 = 0;
-        let mut seen = BTreeSet::new();
+        let mut seen: BTreeSet<Epoch> = BTreeSet::new();
         for s in window {
             if s.epoch.as_u64() < window_start || s.epoch > self.last_epoch || !seen.insert(s.epoch)
             {
@@ -394,17 +395,19 @@ impl<'a> ReportBuilder<'a> {
             fees_wei: U256::from(fees_total) * U256::from(GWEI),
             duration_seconds,
         };
-        let mut violations = Vec::new();
-        let rate = match compute_rate(&rate_inputs) {
-            Ok(rate) => rate,
-            // Fees not below the pooled ether: report without minting; the sanity check below
-            // withholds it.
-            Err(_) if !rate_inputs.fees_wei.is_zero() => compute_rate(&RateInputs {
+        // Fees not below the pooled ether cannot be minted: the rate is computed without
+        // minting (the fees check below then withholds the report, unless fees equal rewards).
+        let (_, pooled_after) = pooled(&rate_inputs)?;
+        let rate_inputs = if pooled_after <= rate_inputs.fees_wei {
+            RateInputs {
                 fees_wei: U256::ZERO,
                 ..rate_inputs
-            })?,
-            Err(e) => return Err(e),
+            }
+        } else {
+            rate_inputs
         };
+        let rate = compute_rate(&rate_inputs)?;
+        let mut violations = Vec::new();
         violations.extend(check(
             &p.pool.sanity,
             &SanityInputs {
@@ -470,6 +473,18 @@ impl<'a> ReportBuilder<'a> {
             }
             ReportStatus::Withheld
         };
+        let parameters = ReportParameters {
+            frame_start_epoch: p.pool.frame.start_epoch,
+            frame_epochs: p.pool.frame.epochs,
+            sanity_limits: p.pool.sanity,
+            negative_rebase_window: RebaseWindow {
+                first_epoch: seen.first().copied().unwrap_or(self.last_epoch),
+                last_epoch: self.last_epoch,
+                epochs: seen.len() as u64,
+                cl_income_gwei: window_cl,
+                newly_slashed: window_slashed,
+            },
+        };
         Ok(ReportEnvelope {
             root: report.root()?,
             report,
@@ -478,6 +493,7 @@ impl<'a> ReportBuilder<'a> {
             proofs,
             signature: None,
             signer: None,
+            parameters: Some(parameters),
         })
     }
 }
