@@ -115,7 +115,12 @@ pub async fn build_and_store_report(
         previous: previous.as_ref().map(|p| &p.report),
         share_supply: share_supply.unwrap_or(pool.initial_total_shares),
     };
-    let mut builder = ReportBuilder::new(params)?;
+    // The pool's first frame: where its ledger starts (its lowest snapshot).
+    let first_frame = store
+        .snapshot_frames()
+        .await?
+        .map_or(frame, |(low, _)| low.min(frame));
+    let mut builder = ReportBuilder::for_pool(params, first_frame)?;
     let (first, last) = builder.epochs();
     let mut snapshot: Option<FrameSnapshot> = None;
     for e in first.as_u64()..=last.as_u64() {

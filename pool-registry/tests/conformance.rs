@@ -188,17 +188,27 @@ fn cases_cover_the_advertised_situations() {
         assert_eq!(deposits, 33_000_000_000, "{case}");
     }
 
-    assert_eq!(outcome("sanity-breach", 1)["status"], "withheld");
+    for frame in [0, 2] {
+        let o = outcome("sanity-breach", frame);
+        assert_eq!(o["status"], "withheld", "frame {frame}");
+        assert_eq!(o["violations"][0]["limit"], "positive_rebase");
+    }
+    let first = read("sanity-breach", "expected/reports/1/report.json");
+    assert_eq!(outcome("sanity-breach", 1)["status"], "final");
     assert_eq!(
-        outcome("sanity-breach", 1)["violations"][0]["limit"],
-        "positive_rebase"
+        (first["first_epoch"].as_str(), first["last_epoch"].as_str()),
+        (Some("1"), Some("2"))
     );
-    let catch_up = read("sanity-breach", "expected/reports/2/report.json");
-    assert_eq!(outcome("sanity-breach", 2)["status"], "final");
-    assert_eq!(catch_up["first_epoch"], "2");
+    assert_eq!(
+        first["previous_report_root"],
+        format!("0x{}", "00".repeat(32))
+    );
+    let catch_up = read("sanity-breach", "expected/reports/3/report.json");
+    assert_eq!(outcome("sanity-breach", 3)["status"], "final");
+    assert_eq!(catch_up["first_epoch"], "3");
     assert_eq!(
         catch_up["previous_report_root"],
-        outcome("sanity-breach", 0)["root"]
+        outcome("sanity-breach", 1)["root"]
     );
 
     let fees = read("fee-rounding", "expected/reports/2/report.json");

@@ -209,3 +209,41 @@ async fn epoch_to_signed_report() {
         .unwrap_err();
     assert!(err.to_string().contains("not stored"), "{err}");
 }
+
+/// Without a final report (the pool's first report withheld, or not built), the next report
+/// covers every epoch since the pool's first frame, found from the stored snapshots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_final_report_the_pool_reports_from_its_first_frame() {
+    let fixture = fixtures_dir().join("ledger/deneb");
+    let l = load(&fixture, 3);
+    let text = std::fs::read_to_string(fixture.join("registry.toml")).unwrap();
+    let reg = registry(&fixture, &text);
+    let tmp = tempfile::tempdir().unwrap();
+    let store = SqliteLedgerStore::open(tmp.path().join("ledger.sqlite"))
+        .await
+        .unwrap();
+    let mut inputs = l.inputs.clone();
+    inputs.rewards = l.rewards.clone();
+    let (ledger, _) = account_and_store(&store, &l.spec, &reg, &inputs, Epoch(5))
+        .await
+        .unwrap();
+    let mut next = ledger.clone();
+    next.epoch = Epoch(4);
+    capture_frame_snapshot(&store, &reg, Epoch(4))
+        .await
+        .unwrap();
+    store.store_epoch(&next).await.unwrap();
+    let gvr = Hash256::repeat_byte(0x42);
+    let env = build_and_store_report(&store, &l.spec, reg.pool(), gvr, 1, None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (env.report.first_epoch, env.report.last_epoch),
+        (Epoch(3), Epoch(4))
+    );
+    assert_eq!(
+        env.report.totals.net_rewards_gwei,
+        2 * (-949_922_000),
+        "both epochs counted"
+    );
+}

@@ -304,6 +304,47 @@ fn withheld_report_is_not_a_base_and_the_next_catches_up() {
     );
 }
 
+/// Without a previous final report, a report covers every epoch since the pool's first frame:
+/// the epochs of a withheld first report are not lost.
+#[test]
+fn a_withheld_first_report_is_covered_by_the_next() {
+    let pool = pool();
+    let spec = ChainSpec::minimal();
+    let params = ReportParams {
+        spec: &spec,
+        pool: &pool,
+        genesis_validators_root: Hash256::repeat_byte(0x4b),
+        frame: 2,
+        previous: None,
+        share_supply: pool.initial_total_shares,
+    };
+    assert_eq!(
+        ReportBuilder::new(params).unwrap().epochs(),
+        (Epoch(8), Epoch(11)),
+        "a pool starting at frame 2"
+    );
+    let mut builder = ReportBuilder::for_pool(params, 1).unwrap();
+    assert_eq!(builder.epochs(), (Epoch(4), Epoch(11)));
+    let mut window = Vec::new();
+    for e in 4..=11 {
+        let l = ledger(e, 0);
+        window.push(l.summary());
+        builder
+            .add_epoch(&l, &snapshot(pool.frame.frame_of(Epoch(e)).unwrap(), false))
+            .unwrap();
+    }
+    let env = builder.finish(&window).unwrap();
+    assert_eq!(env.report.first_epoch, Epoch(4));
+    assert_eq!(env.report.duration_seconds, 8 * 8 * 6);
+    assert_eq!(env.report.totals.net_rewards_gwei, 8 * 1300);
+    assert_eq!(env.report.previous_report_root, Hash256::ZERO);
+    // A pool's first frame after the report's is the report's own.
+    assert_eq!(
+        ReportBuilder::for_pool(params, 5).unwrap().epochs(),
+        (Epoch(8), Epoch(11))
+    );
+}
+
 #[test]
 fn assignment_changes_apply_from_the_next_frame() {
     let pool = pool();

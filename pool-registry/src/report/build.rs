@@ -1,7 +1,8 @@
 //! Building a report from ledger epochs.
 //!
 //! A report covers the epochs after the previous *final* report up to the frame's last epoch
-//! (a withheld report never becomes a base, so the next report covers its epochs again). Each
+//! (a withheld report never becomes a base, so the next report covers its epochs again); the
+//! pool's first final report starts at the first epoch of the pool's first frame. Each
 //! epoch is attributed with the snapshot of the frame it belongs to; fee rates are those of the
 //! report's last frame. Epochs must be added in order, without gaps.
 
@@ -154,13 +155,21 @@ pub struct ReportBuilder<'a> {
 }
 
 impl<'a> ReportBuilder<'a> {
-    /// Starts a report for `params.frame`.
+    /// Starts a report for `params.frame` of a pool whose accounting starts at that frame
+    /// (see [`ReportBuilder::for_pool`]).
     pub fn new(params: ReportParams<'a>) -> Result<Self> {
+        Self::for_pool(params, params.frame)
+    }
+
+    /// Starts a report for `params.frame` of a pool whose accounting started at `first_frame`:
+    /// without a previous final report, the report covers every epoch from `first_frame`'s
+    /// first (so the epochs of withheld first reports are not lost).
+    pub fn for_pool(params: ReportParams<'a>, first_frame: u64) -> Result<Self> {
         let frames = params.pool.frame;
         let last_epoch = frames.last_epoch(params.frame);
         let first_epoch = match params.previous {
             Some(prev) => prev.last_epoch + 1,
-            None => frames.first_epoch(params.frame),
+            None => frames.first_epoch(first_frame.min(params.frame)),
         };
         if first_epoch > last_epoch {
             return Err(Error::Report {

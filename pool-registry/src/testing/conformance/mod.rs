@@ -196,21 +196,29 @@ fn definitions() -> Vec<Def> {
         },
         Def {
             name: "sanity-breach",
-            description: "Three 1-epoch frames (epochs 1..=3), Deneb: a 5 ETH EL value (MEV) at slot \
-                16 makes the frame 1 report exceed the positive-rebase limit: it is withheld and is \
-                no base. After review the limit is raised for the frame 2 report, which covers \
-                epochs 2 and 3 on the frame 0 report and is final.",
+            description: "Four 1-epoch frames (epochs 1..=4), Deneb: 5 ETH EL values (MEV) at slots \
+                8 and 24 make the frame 0 and frame 2 reports exceed the positive-rebase limit: \
+                both are withheld and are no base. After review the limit is raised for the next \
+                report each time: the frame 1 report covers epochs 1 and 2 (there is no final \
+                report before it: it starts at the pool's first frame), the frame 3 report covers \
+                epochs 3 and 4 on the frame 1 report.",
             story: Story {
-                last_epoch: 3,
-                el_value: vec![(16, 5_000_000_000_000_000_000)],
+                el_value: vec![
+                    (8, 5_000_000_000_000_000_000),
+                    (24, 5_000_000_000_000_000_000),
+                ],
                 ..story()
             },
             frame_epochs: 1,
-            frames: 3,
+            frames: 4,
             protocol_bps: 500,
             operators: two_operators(),
             sanity: vec![
                 SanityLimits::LIDO_MAINNET,
+                SanityLimits {
+                    max_positive_rebase_1e9: 10_000_000,
+                    ..SanityLimits::LIDO_MAINNET
+                },
                 SanityLimits::LIDO_MAINNET,
                 SanityLimits {
                     max_positive_rebase_1e9: 10_000_000,

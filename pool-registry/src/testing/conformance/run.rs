@@ -334,14 +334,17 @@ pub fn run_case(files: &dyn CaseFiles) -> Result<Files> {
             initial_total_shares: share_supply,
             sanity,
         };
-        let mut builder = ReportBuilder::new(ReportParams {
-            spec: &spec,
-            pool: &pool,
-            genesis_validators_root: gvr,
-            frame: *f,
-            previous: previous.as_ref(),
-            share_supply,
-        })?;
+        let mut builder = ReportBuilder::for_pool(
+            ReportParams {
+                spec: &spec,
+                pool: &pool,
+                genesis_validators_root: gvr,
+                frame: *f,
+                previous: previous.as_ref(),
+                share_supply,
+            },
+            first_frame,
+        )?;
         let (first, last) = builder.epochs();
         for e in first.as_u64()..=last.as_u64() {
             let epoch_frame = geometry
