@@ -12,13 +12,15 @@
 //! - stored history is never rewritten (`pool_registry::LedgerStore`): a recomputation that
 //!   differs is an error that stops accounting, never an overwrite.
 
+pub mod canonical;
 pub mod fetch;
 pub mod service;
 pub mod state;
 pub mod verify;
 
-use types::Epoch;
+use types::{Checkpoint, Epoch};
 
+pub use canonical::CanonicalChain;
 pub use fetch::{EpochFetcher, StateAccess};
 pub use service::{AccountingConfig, AccountingService, ElValueRecorder};
 pub use state::{StateError, StateView};
@@ -42,8 +44,11 @@ pub enum AccountingError {
     },
 }
 
-/// The finalized checkpoint epoch of the best node's head state.
-pub async fn finalized_epoch(fallback: &crate::beacon_node::BeaconNodeFallback) -> Result<Epoch> {
+/// The finalized checkpoint of the best node's head state: the anchor every canonical block
+/// is found from (`canonical`).
+pub async fn finalized_checkpoint(
+    fallback: &crate::beacon_node::BeaconNodeFallback,
+) -> Result<Checkpoint> {
     Ok(fallback
         .first_success("accounting: finality", |client| async move {
             client
@@ -52,8 +57,12 @@ pub async fn finalized_epoch(fallback: &crate::beacon_node::BeaconNodeFallback) 
         })
         .await?
         .data
-        .finalized
-        .epoch)
+        .finalized)
+}
+
+/// The finalized checkpoint epoch of the best node's head state.
+pub async fn finalized_epoch(fallback: &crate::beacon_node::BeaconNodeFallback) -> Result<Epoch> {
+    Ok(finalized_checkpoint(fallback).await?.epoch)
 }
 
 /// Accounting results.
