@@ -187,6 +187,14 @@ fn cases_cover_the_advertised_situations() {
         let deposits: i128 = (0..2).map(|f| n(&tally(case, f)["deposits_gwei"])).sum();
         assert_eq!(deposits, 33_000_000_000, "{case}");
     }
+    // Across the fork: credited at once in epoch 1, through the queue (from an empty one) after.
+    let fork = |f| n(&tally("electra-fork", f)["deposits_gwei"]);
+    assert_eq!(
+        (fork(0), fork(1), fork(2)),
+        (1_000_000_000, 0, 33_000_000_000)
+    );
+    let dir = conformance_dir().join("electra-fork/beacon/pending_deposits");
+    assert!(!dir.join("15.json").exists() && dir.join("23.json").exists());
 
     for frame in [0, 2] {
         let o = outcome("sanity-breach", frame);

@@ -283,7 +283,9 @@ fn data<T: serde::de::DeserializeOwned>(dir: &Path, path: &str) -> T {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetched_inputs_reproduce_the_case_ledgers_without_slot_lookups() {
-    for case in ["normal", "deposits-electra", "slashing"] {
+    // `electra-fork`: the state at the end of epoch 1 is before Electra and the node has no
+    // pending deposits for it (404): epoch 2 must not ask.
+    for case in ["normal", "deposits-electra", "electra-fork", "slashing"] {
         let (node, addr) = serve(case).await;
         let dir = case_dir(case);
         let spec = Arc::new(spec_of(&dir));

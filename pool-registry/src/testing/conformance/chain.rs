@@ -58,8 +58,8 @@ pub(crate) fn credentials(address: Address) -> Hash256 {
 /// What happens on a case's chain. Slots are absolute; epochs are accounted from 1.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Story {
-    /// Electra from genesis (else Deneb).
-    pub(crate) electra: bool,
+    /// The Electra fork epoch (`None`: Deneb throughout; every earlier fork is at genesis).
+    pub(crate) electra_epoch: Option<u64>,
     /// Genesis validators (key numbers `0..validators`).
     pub(crate) validators: u64,
     /// The last epoch accounted (blocks are generated up to the finalized checkpoint two
@@ -212,7 +212,7 @@ impl<'a> Chain<'a> {
         put(
             &mut self.files,
             "config_spec.json".into(),
-            &spec_response(s.electra),
+            &spec_response(s.electra_epoch),
         );
         put(
             &mut self.files,
@@ -374,6 +374,13 @@ impl<'a> Chain<'a> {
                 });
             }
         }
+    }
+
+    /// Whether `epoch` is at or after the Electra fork.
+    fn electra_at(&self, epoch: Epoch) -> bool {
+        self.story
+            .electra_epoch
+            .is_some_and(|e| epoch.as_u64() >= e)
     }
 
     /// Validators active in `epoch`, by index.
@@ -545,7 +552,7 @@ impl<'a> Chain<'a> {
             format!("beacon/validators/{slot}.json"),
             &envelope(json!(rows)),
         );
-        if self.story.electra {
+        if self.electra_at(epoch) {
             let mut response = envelope(json!(self.pending));
             response["version"] = json!("electra");
             put(
@@ -587,20 +594,16 @@ fn bls_credentials(k: u64) -> Hash256 {
     Hash256::from(c)
 }
 
-/// `/eth/v1/config/spec` of the minimal preset with every fork up to Deneb (and Electra when
-/// asked) at genesis.
-fn spec_response(electra: bool) -> Value {
+/// `/eth/v1/config/spec` of the minimal preset with every fork up to Deneb at genesis and
+/// Electra at `electra_epoch`.
+fn spec_response(electra_epoch: Option<u64>) -> Value {
     let mut map = types::ChainSpec::minimal().raw_config().clone();
     for fork in ["ALTAIR", "BELLATRIX", "CAPELLA", "DENEB"] {
         map.insert(format!("{fork}_FORK_EPOCH"), json!("0"));
     }
     map.insert(
         "ELECTRA_FORK_EPOCH".into(),
-        json!(if electra {
-            "0".to_owned()
-        } else {
-            u64::MAX.to_string()
-        }),
+        json!(electra_epoch.unwrap_or(u64::MAX).to_string()),
     );
     json!({ "data": map })
 }

@@ -179,13 +179,36 @@ fn definitions() -> Vec<Def> {
                 deposits queue (end of epoch 1) and are credited at the transition into epoch 2; \
                 the credited deposits follow the queue.",
             story: Story {
-                electra: true,
+                electra_epoch: Some(0),
                 last_epoch: 2,
                 deposits: vec![(10, 1, ETH), (12, 16, 32 * ETH)],
                 ..story()
             },
             frame_epochs: 1,
             frames: 2,
+            protocol_bps: 500,
+            operators: vec![vec![
+                Op(1, 500, 0x11, 0..6),
+                Op(2, 700, 0x22, 6..12),
+                Op(3, 600, 0x33, 16..17),
+            ]],
+            sanity: lido.clone(),
+        },
+        Def {
+            name: "electra-fork",
+            description: "Three 1-epoch frames (epochs 1..=3), Deneb until Electra activates at \
+                epoch 2: a top-up in epoch 1 (slot 10) is credited at once; from epoch 2 a top-up \
+                (slot 18) and the deposit creating pool validator 16 (slot 20) enter the pending \
+                deposits queue, credited at the transition into epoch 3. The state at the end of \
+                epoch 1 is before Electra: epoch 2's queue starts empty (no pending deposits are \
+                read for it).",
+            story: Story {
+                electra_epoch: Some(2),
+                deposits: vec![(10, 1, ETH), (18, 2, ETH), (20, 16, 32 * ETH)],
+                ..story()
+            },
+            frame_epochs: 1,
+            frames: 3,
             protocol_bps: 500,
             operators: vec![vec![
                 Op(1, 500, 0x11, 0..6),

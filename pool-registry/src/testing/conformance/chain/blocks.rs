@@ -34,7 +34,7 @@ impl Chain<'_> {
         proposer: u64,
         parent: Hash256,
     ) -> SignedBeaconBlock<E> {
-        if self.story.electra {
+        if self.electra_at(Slot(slot).epoch(SPE)) {
             let mut b = SignedBeaconBlockElectra::<E>::default();
             b.message.slot = Slot(slot);
             b.message.proposer_index = proposer;
@@ -170,8 +170,9 @@ impl Chain<'_> {
         // Deposits: credited now before Electra, queued from Electra.
         let mut deposits = Vec::new();
         let mut requests = Vec::new();
+        let electra = self.electra_at(epoch);
         for (_, k, amount) in story.deposits.iter().filter(|d| d.0 == slot) {
-            if story.electra {
+            if electra {
                 requests.push(DepositRequest {
                     pubkey: pubkey(*k),
                     withdrawal_credentials: credentials(story.pool_address),
