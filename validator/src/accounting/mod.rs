@@ -5,7 +5,8 @@
 //! recomputes a published report from a beacon node, for `poolvc report verify`.
 //!
 //! Invariants:
-//! - only final data is accounted: epoch e once the finalized checkpoint is at e+2 or later;
+//! - only final data is accounted: epoch e once the finalized checkpoint is at e+2 or later,
+//!   with the checkpoint block's ancestors as its canonical blocks ([`canonical`]);
 //! - the inputs are exactly the Beacon API responses `docs/accounting.md` names, so anyone can
 //!   reproduce every stored number (the only recorded inputs are the EL values the node
 //!   reported at block production, which the chain does not prove);
