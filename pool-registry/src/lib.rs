@@ -32,8 +32,8 @@ pub mod testing;
 
 pub use error::{Error, Result};
 pub use registry::{
-    FeeConfig, FrameConfig, FrameSnapshot, Operator, OperatorId, OperatorTerms, PoolConfig,
-    Registry, RegistryHandle, ReloadOutcome, SanityLimits,
+    FeeConfig, FrameConfig, FrameParameters, FrameSnapshot, Operator, OperatorId, OperatorTerms,
+    PoolConfig, Registry, RegistryHandle, ReloadOutcome, SanityLimits,
 };
 pub use store::{
     LedgerStore, PostgresConfig, PostgresLedgerStore, ReportOrder, SqliteLedgerStore, StoreOutcome,

@@ -1,14 +1,17 @@
 //! The accounting workflow over a [`LedgerStore`], as the validator binary drives it:
 //!
-//! 1. at every new epoch, [`capture_frame_snapshot`]: the first call in a frame stores the live
-//!    registry's assignment snapshot for that frame (later calls return the stored one);
+//! 1. at every new epoch, [`capture_frame`]: the first call in a frame stores the live
+//!    registry's assignment snapshot and pool parameters for that frame (later calls return the
+//!    stored ones);
 //! 2. once epoch e+1 is finalized, [`account_and_store`] accounts epoch e with its frame's
-//!    snapshot and stores it (idempotent; a different result is an error);
+//!    snapshot and parameters and stores it (idempotent; a different result is an error);
 //! 3. after a frame's last epoch is stored, [`build_and_store_report`] builds the report on the
 //!    last final report, signs it when final, and stores it.
 //!
 //! Catching up after downtime is the same loop over [`LedgerStore::missing_epochs`]; the
-//! snapshot of a frame that started during the downtime is the registry at catch-up time.
+//! snapshot of a frame that started during the downtime is the registry at catch-up time. A
+//! frame whose snapshot was stored before frame parameters were recorded gets the live
+//! registry's parameters at its next capture.
 
 use std::collections::BTreeSet;
 
@@ -16,18 +19,19 @@ use types::{ChainSpec, Epoch, Hash256, PublicKeyBytes, U256};
 
 use crate::error::{Error, Result};
 use crate::ledger::{EpochInputs, EpochLedger, account_epoch, is_accountable};
-use crate::registry::{FrameSnapshot, PoolConfig, Registry};
+use crate::registry::{FrameParameters, FrameSnapshot, PoolConfig, Registry};
 use crate::report::{
     ReportBuilder, ReportEnvelope, ReportParams, ReportSigner, ReportStatus, sign_report,
 };
 use crate::store::{LedgerStore, StoreOutcome};
 
-/// Stores (once) and returns the snapshot of the frame containing `epoch`.
-pub async fn capture_frame_snapshot(
+/// Stores (once) and returns the snapshot and the pool parameters of the frame containing
+/// `epoch`.
+pub async fn capture_frame(
     store: &dyn LedgerStore,
     registry: &Registry,
     epoch: Epoch,
-) -> Result<FrameSnapshot> {
+) -> Result<(FrameSnapshot, FrameParameters)> {
     let frame = registry
         .pool()
         .frame
@@ -36,12 +40,26 @@ pub async fn capture_frame_snapshot(
             frame: 0,
             message: format!("epoch {epoch} is before the first frame"),
         })?;
-    store.ensure_snapshot(&registry.snapshot(frame)).await
+    let snapshot = store.ensure_snapshot(&registry.snapshot(frame)).await?;
+    let parameters = store
+        .ensure_frame_parameters(&registry.frame_parameters(frame))
+        .await?;
+    Ok((snapshot, parameters))
 }
 
-/// Accounts `inputs.epoch` with its frame's snapshot and stores the ledger. Refuses an epoch
-/// that is not yet accountable (every block of e+1 final): a result from a chain that could
-/// still reorganise would be stored for good.
+/// Stores (once) and returns the snapshot of the frame containing `epoch` (with its
+/// parameters, [`capture_frame`]).
+pub async fn capture_frame_snapshot(
+    store: &dyn LedgerStore,
+    registry: &Registry,
+    epoch: Epoch,
+) -> Result<FrameSnapshot> {
+    Ok(capture_frame(store, registry, epoch).await?.0)
+}
+
+/// Accounts `inputs.epoch` with its frame's snapshot and parameters (withdrawal credentials,
+/// vault) and stores the ledger. Refuses an epoch that is not yet accountable (every block of
+/// e+1 final): a result from a chain that could still reorganise would be stored for good.
 pub async fn account_and_store(
     store: &dyn LedgerStore,
     spec: &ChainSpec,
@@ -58,14 +76,13 @@ pub async fn account_and_store(
             ),
         });
     }
-    let snapshot = capture_frame_snapshot(store, registry, inputs.epoch).await?;
+    let (snapshot, parameters) = capture_frame(store, registry, inputs.epoch).await?;
     let keys: BTreeSet<PublicKeyBytes> = snapshot.assignments.keys().copied().collect();
-    let pool = registry.pool();
     let ledger = account_epoch(
         spec,
         &keys,
-        pool.withdrawal_credentials,
-        pool.el_rewards_vault,
+        parameters.withdrawal_credentials,
+        parameters.el_rewards_vault,
         inputs,
     )?;
     let outcome = store.store_epoch(&ledger).await?;
@@ -98,7 +115,12 @@ pub async fn build_and_store_report(
         previous: previous.as_ref().map(|p| &p.report),
         share_supply: share_supply.unwrap_or(pool.initial_total_shares),
     };
-    let mut builder = ReportBuilder::new(params)?;
+    // The pool's first frame: where its ledger starts (its lowest snapshot).
+    let first_frame = store
+        .snapshot_frames()
+        .await?
+        .map_or(frame, |(low, _)| low.min(frame));
+    let mut builder = ReportBuilder::for_pool(params, first_frame)?;
     let (first, last) = builder.epochs();
     let mut snapshot: Option<FrameSnapshot> = None;
     for e in first.as_u64()..=last.as_u64() {

@@ -73,6 +73,31 @@ async fn epoch_to_signed_report() {
         .unwrap();
     assert_eq!(outcome, StoreOutcome::Unchanged);
     assert_eq!(again, ledger);
+    // Nor does a new vault (a restart with an edited registry): the frame's epochs are
+    // accounted with the parameters stored when it started, which the API publishes.
+    let stored = store
+        .frame_parameters(0)
+        .await
+        .unwrap()
+        .expect("parameters");
+    assert_eq!(stored, reg.frame_parameters(0));
+    let vault = format!("0x{}", hex::encode(common::scenario::VAULT));
+    let moved = registry(
+        &fixture,
+        &text.replace(&vault, &format!("0x{}", "cd".repeat(20))),
+    );
+    assert_ne!(moved.pool().el_rewards_vault, reg.pool().el_rewards_vault);
+    let (again, outcome) = account_and_store(&store, &l.spec, &moved, &inputs, Epoch(5))
+        .await
+        .unwrap();
+    assert_eq!(outcome, StoreOutcome::Unchanged);
+    assert_eq!(again, ledger);
+    assert!(
+        again
+            .records
+            .iter()
+            .all(|r| r.fee_recipient_mismatches == 0)
+    );
     // The same epoch with different inputs is refused.
     let mut tampered = inputs.clone();
     tampered.validators_end[0].balance += 1;
@@ -183,4 +208,42 @@ async fn epoch_to_signed_report() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("not stored"), "{err}");
+}
+
+/// Without a final report (the pool's first report withheld, or not built), the next report
+/// covers every epoch since the pool's first frame, found from the stored snapshots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_final_report_the_pool_reports_from_its_first_frame() {
+    let fixture = fixtures_dir().join("ledger/deneb");
+    let l = load(&fixture, 3);
+    let text = std::fs::read_to_string(fixture.join("registry.toml")).unwrap();
+    let reg = registry(&fixture, &text);
+    let tmp = tempfile::tempdir().unwrap();
+    let store = SqliteLedgerStore::open(tmp.path().join("ledger.sqlite"))
+        .await
+        .unwrap();
+    let mut inputs = l.inputs.clone();
+    inputs.rewards = l.rewards.clone();
+    let (ledger, _) = account_and_store(&store, &l.spec, &reg, &inputs, Epoch(5))
+        .await
+        .unwrap();
+    let mut next = ledger.clone();
+    next.epoch = Epoch(4);
+    capture_frame_snapshot(&store, &reg, Epoch(4))
+        .await
+        .unwrap();
+    store.store_epoch(&next).await.unwrap();
+    let gvr = Hash256::repeat_byte(0x42);
+    let env = build_and_store_report(&store, &l.spec, reg.pool(), gvr, 1, None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (env.report.first_epoch, env.report.last_epoch),
+        (Epoch(3), Epoch(4))
+    );
+    assert_eq!(
+        env.report.totals.net_rewards_gwei,
+        2 * (-949_922_000),
+        "both epochs counted"
+    );
 }

@@ -202,6 +202,54 @@ fn first_report_fees_rate_and_proofs() {
         ));
     }
     assert_eq!(env.root, r.root().unwrap());
+    // The parameters it was built with are recorded beside it, with the window it summed.
+    assert_eq!(
+        env.parameters,
+        Some(ReportParameters {
+            frame_start_epoch: 0,
+            frame_epochs: 4,
+            sanity_limits: pool.sanity,
+            negative_rebase_window: RebaseWindow {
+                first_epoch: Epoch(4),
+                last_epoch: Epoch(7),
+                epochs: 4,
+                cl_income_gwei: 4 * 1300,
+                newly_slashed: 0,
+            },
+        })
+    );
+}
+
+/// Fees at or above the pooled ether (one operator's gains, another's losses, a tiny pool)
+/// cannot be minted: the rate is computed without minting and the report is withheld.
+#[test]
+fn fees_above_the_pooled_ether_are_not_minted() {
+    let mut pool = pool();
+    pool.initial_total_shares = U256::from(1_000_000_000u64);
+    // Operator 1: 4 × (−1290 + 500) … per epoch 210 → R₁ = 840, F₁ = 84; operator 2: −800.
+    let env = build(2, &pool, None, -1290, 99);
+    let r = &env.report;
+    assert_eq!(
+        (r.totals.net_rewards_gwei, r.totals.fee_gwei),
+        (40, 84),
+        "fees above the pool's rewards"
+    );
+    assert_eq!(r.shares_minted, U256::ZERO);
+    // P1 = 1e9 wei + 40 gwei; rate = P1 · 1e18 / S.
+    assert_eq!(r.pooled_after_wei, U256::from(41_000_000_000u64));
+    assert_eq!(
+        r.rate,
+        U256::from(41_000_000_000u64) * U256::from(1_000_000_000_000_000_000u64)
+            / U256::from(1_000_000_000u64)
+    );
+    assert_eq!(env.status, ReportStatus::Withheld);
+    assert!(
+        env.violations
+            .contains(&SanityViolation::FeesExceedRewards {
+                fees_gwei: 84,
+                net_rewards_gwei: 40
+            })
+    );
 }
 
 #[test]
@@ -253,6 +301,47 @@ fn withheld_report_is_not_a_base_and_the_next_catches_up() {
     assert_eq!(
         build(3, &pool, Some(&f1.report), 1_000_000_000, 99).status,
         ReportStatus::Withheld
+    );
+}
+
+/// Without a previous final report, a report covers every epoch since the pool's first frame:
+/// the epochs of a withheld first report are not lost.
+#[test]
+fn a_withheld_first_report_is_covered_by_the_next() {
+    let pool = pool();
+    let spec = ChainSpec::minimal();
+    let params = ReportParams {
+        spec: &spec,
+        pool: &pool,
+        genesis_validators_root: Hash256::repeat_byte(0x4b),
+        frame: 2,
+        previous: None,
+        share_supply: pool.initial_total_shares,
+    };
+    assert_eq!(
+        ReportBuilder::new(params).unwrap().epochs(),
+        (Epoch(8), Epoch(11)),
+        "a pool starting at frame 2"
+    );
+    let mut builder = ReportBuilder::for_pool(params, 1).unwrap();
+    assert_eq!(builder.epochs(), (Epoch(4), Epoch(11)));
+    let mut window = Vec::new();
+    for e in 4..=11 {
+        let l = ledger(e, 0);
+        window.push(l.summary());
+        builder
+            .add_epoch(&l, &snapshot(pool.frame.frame_of(Epoch(e)).unwrap(), false))
+            .unwrap();
+    }
+    let env = builder.finish(&window).unwrap();
+    assert_eq!(env.report.first_epoch, Epoch(4));
+    assert_eq!(env.report.duration_seconds, 8 * 8 * 6);
+    assert_eq!(env.report.totals.net_rewards_gwei, 8 * 1300);
+    assert_eq!(env.report.previous_report_root, Hash256::ZERO);
+    // A pool's first frame after the report's is the report's own.
+    assert_eq!(
+        ReportBuilder::for_pool(params, 5).unwrap().epochs(),
+        (Epoch(8), Epoch(11))
     );
 }
 

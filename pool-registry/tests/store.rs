@@ -7,10 +7,14 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use pool_registry::ledger::*;
-use pool_registry::report::{FrameReport, ReportEnvelope, ReportStatus, SanityViolation, Tally};
+use pool_registry::report::{
+    FrameReport, RebaseWindow, ReportEnvelope, ReportParameters, ReportStatus, SanityViolation,
+    Tally,
+};
 use pool_registry::{
-    Error, FrameSnapshot, LedgerStore, OperatorTerms, PostgresConfig, PostgresLedgerStore,
-    ReportOrder, SqliteLedgerStore, StoreOutcome, ValidatorEpochEntry, ValidatorEpochRow,
+    Error, FrameParameters, FrameSnapshot, LedgerStore, OperatorTerms, PostgresConfig,
+    PostgresLedgerStore, ReportOrder, SanityLimits, SqliteLedgerStore, StoreOutcome,
+    ValidatorEpochEntry, ValidatorEpochRow,
 };
 use types::{Address, Epoch, ForkName, Hash256, PublicKeyBytes, SignatureBytes, Slot, U256};
 
@@ -100,6 +104,28 @@ fn envelope(frame: u64, rate: u64, status: ReportStatus) -> ReportEnvelope {
         proofs: BTreeMap::new(),
         signature: None,
         signer: None,
+        parameters: Some(ReportParameters {
+            frame_start_epoch: 0,
+            frame_epochs: 4,
+            sanity_limits: SanityLimits::LIDO_MAINNET,
+            negative_rebase_window: RebaseWindow {
+                first_epoch: Epoch(0),
+                last_epoch: Epoch(frame * 4 + 3),
+                epochs: frame * 4 + 4,
+                cl_income_gwei: -7,
+                newly_slashed: 1,
+            },
+        }),
+    }
+}
+
+fn frame_parameters(frame: u64, vault: u8) -> FrameParameters {
+    FrameParameters {
+        frame,
+        frame_start_epoch: 0,
+        frame_epochs: 4,
+        withdrawal_credentials: Hash256::repeat_byte(vault.wrapping_add(1)),
+        el_rewards_vault: Address::repeat_byte(vault),
     }
 }
 
@@ -188,6 +214,23 @@ async fn suite(store: &dyn LedgerStore) {
     store.ensure_snapshot(&snapshot(5, 1)).await.unwrap();
     assert_eq!(store.snapshot_frames().await.unwrap(), Some((2, 5)));
 
+    // Frame parameters: the first capture of a frame wins, like snapshots.
+    assert_eq!(store.frame_parameters(2).await.unwrap(), None);
+    let params = frame_parameters(2, 0xbb);
+    assert_eq!(
+        store.ensure_frame_parameters(&params).await.unwrap(),
+        params
+    );
+    assert_eq!(
+        store
+            .ensure_frame_parameters(&frame_parameters(2, 0xcc))
+            .await
+            .unwrap(),
+        params
+    );
+    assert_eq!(store.frame_parameters(2).await.unwrap(), Some(params));
+    assert_eq!(store.frame_parameters(3).await.unwrap(), None);
+
     // Reports: insert, unchanged, signature added once, conflicting content refused.
     let r1 = envelope(1, 1001, ReportStatus::Final);
     assert_eq!(
@@ -219,6 +262,16 @@ async fn suite(store: &dyn LedgerStore) {
         store
             .store_report(&envelope(1, 1002, ReportStatus::Final))
             .await,
+        Err(Error::Conflict { .. })
+    ));
+    // The parameters a report was built with are part of what is stored: other ones conflict,
+    // and a report stored without them (before they were recorded) keeps none.
+    let mut other_limits = signed.clone();
+    if let Some(p) = other_limits.parameters.as_mut() {
+        p.sanity_limits.annual_balance_increase_bps += 1;
+    }
+    assert!(matches!(
+        store.store_report(&other_limits).await,
         Err(Error::Conflict { .. })
     ));
     assert_eq!(store.report(1).await.unwrap(), Some(signed.clone()));
@@ -358,6 +411,19 @@ async fn suite(store: &dyn LedgerStore) {
         .await
         .unwrap();
     assert_eq!(rows[0].entry, ValidatorEpochEntry::Absent);
+
+    // A report stored before parameters were recorded keeps none when stored again.
+    let mut legacy = envelope(9, 1009, ReportStatus::Final);
+    legacy.parameters = None;
+    store.store_report(&legacy).await.unwrap();
+    assert_eq!(
+        store
+            .store_report(&envelope(9, 1009, ReportStatus::Final))
+            .await
+            .unwrap(),
+        StoreOutcome::Unchanged
+    );
+    assert_eq!(store.report(9).await.unwrap(), Some(legacy));
 
     // EL values.
     let v = ElBlockValue {

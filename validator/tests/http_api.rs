@@ -14,7 +14,7 @@ use pool_registry::LedgerStore;
 use pool_registry::canonical::to_canonical_json;
 use pool_registry::merkle::verify_proof;
 use pool_registry::report::{ReportStatus, SanityViolation};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tower::ServiceExt;
 use types::{Hash256, PublicKeyBytes, U256};
 use validator::http::reports::router;
@@ -571,6 +571,14 @@ async fn pool_info_and_tcp_serving_with_graceful_shutdown() {
     assert_eq!(pool["oracle_pubkey"], f.oracle.to_string());
     assert_eq!(pool["latest_final_frame"], LATEST_FINAL_FRAME.to_string());
     assert_eq!(pool["frame_epochs"], "1");
+    // Where the ledger starts, and the limits the next report is checked against.
+    assert_eq!(pool["first_frame"], "0");
+    assert_eq!(pool["initial_total_shares"], "1000000000000000000000");
+    assert_eq!(
+        pool["sanity_limits"]["negative_rebase_window_epochs"],
+        "8100"
+    );
+    assert_eq!(pool["sanity_limits"]["max_positive_rebase_1e9"], "750000");
     let root = client.get(format!("http://{addr}/")).send().await.unwrap();
     assert_eq!(
         root.url().path(),
@@ -646,4 +654,90 @@ async fn recorded_inputs_snapshot_and_el_values() {
         let message = reply.json()["message"].as_str().unwrap().to_owned();
         assert!(message.contains(named), "{query}: {message}");
     }
+}
+
+/// Everything a report depends on beyond beacon data is published: each frame's parameters,
+/// the stored epoch summaries of the negative-rebase window, and each report's parameters.
+#[tokio::test]
+async fn published_parameters_and_epoch_summaries() {
+    let f = fixture().await;
+    let app = router(f.state.clone());
+    let stored = f.store.frame_parameters(2).await.unwrap().expect("frame 2");
+    let reply = get(&app, "/pool/v1/frames/2/parameters").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let data = reply.json()["data"].clone();
+    assert_eq!(data["frame"], "2");
+    // One-epoch frames from epoch 3: frame 2 is epoch 5.
+    assert_eq!(
+        (&data["first_epoch"], &data["last_epoch"]),
+        (&json!("5"), &json!("5"))
+    );
+    assert_eq!(
+        (&data["frame_start_epoch"], &data["frame_epochs"]),
+        (&json!("3"), &json!("1"))
+    );
+    assert_eq!(
+        data["withdrawal_credentials"],
+        stored.withdrawal_credentials.to_string()
+    );
+    assert_eq!(data["pool_address"], format!("0x{}", "aa".repeat(20)));
+    // Lowercase hex (not the checksummed display form).
+    assert_eq!(data["el_rewards_vault"], format!("0x{}", "bb".repeat(20)));
+    let served: pool_registry::FrameParameters = serde_json::from_value(data).unwrap();
+    assert_eq!(served, stored);
+    assert_eq!(
+        get(&app, "/pool/v1/frames/999/parameters").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Epoch summaries: the store's, as decimal strings.
+    let summaries = f
+        .store
+        .epoch_summaries(types::Epoch(0), types::Epoch(100))
+        .await
+        .unwrap();
+    let reply = get(&app, "/pool/v1/epochs?from_epoch=0&to_epoch=100").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let rows = reply.json()["data"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), summaries.len());
+    assert_eq!(rows.len(), 6, "epochs 3..=8");
+    for (row, s) in rows.iter().zip(&summaries) {
+        assert_eq!(row["epoch"], s.epoch.as_u64().to_string());
+        assert_eq!(row["validators"], s.validators.to_string());
+        assert_eq!(row["cl_income_gwei"], s.cl_income.to_string());
+        assert_eq!(row["newly_slashed"], s.newly_slashed.to_string());
+        assert_eq!(row["unexplained_gwei"], s.unexplained.to_string());
+    }
+    assert_eq!(
+        rows[0]["cl_income_gwei"], "-999922000",
+        "the scenario's epoch 3"
+    );
+    for (query, named) in [
+        ("", "from_epoch"),
+        ("?from_epoch=1", "to_epoch"),
+        ("?from_epoch=5&to_epoch=4", "to_epoch"),
+        ("?from_epoch=0&to_epoch=8192", "to_epoch"),
+        ("?from_epoch=0&to_epoch=1&limit=1", "limit"),
+    ] {
+        let reply = get(&app, &format!("/pool/v1/epochs{query}")).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{query}");
+        let message = reply.json()["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(named), "{query}: {message}");
+    }
+
+    // Each report carries the parameters it was built with.
+    for envelope in &f.reports {
+        let frame = envelope.report.frame;
+        let reply = get(&app, &format!("/pool/v1/reports/{frame}")).await;
+        let served: pool_registry::report::ReportParameters =
+            serde_json::from_value(reply.json()["parameters"].clone()).unwrap();
+        assert_eq!(Some(served), envelope.parameters, "frame {frame}");
+    }
+    let withheld = &f.reports[WITHHELD_FRAME as usize];
+    let window = withheld.parameters.unwrap().negative_rebase_window;
+    assert_eq!(
+        (window.first_epoch, window.last_epoch, window.epochs),
+        (types::Epoch(3), types::Epoch(8), 6),
+        "the window summed every stored epoch up to the report's last"
+    );
 }

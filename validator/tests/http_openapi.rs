@@ -1,6 +1,7 @@
 //! The documentation matches the router: every path of `docs/openapi/pool-v1.yaml` (OpenAPI
-//! 3.1) is routed and answers 200 on real data, every routed API path is documented (also in
-//! `docs/api.md`), and every `$ref` in the spec resolves.
+//! 3.1) is routed and answers 200 on real data with a body valid under the documented schema,
+//! every routed API path is documented (also in `docs/api.md`), and every `$ref` in the spec
+//! resolves.
 
 mod common_http;
 
@@ -116,5 +117,188 @@ async fn every_documented_path_answers_on_real_data() {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{uri}");
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("a JSON body");
+        let document: serde_json::Value = serde_json::to_value(&spec).unwrap();
+        let ok = deref(
+            &document,
+            &document["paths"][path.as_str()]["get"]["responses"]["200"],
+        );
+        let schema = &ok["content"]["application/json"]["schema"];
+        assert!(!schema.is_null(), "{path}: no documented schema");
+        if let Err(problem) = validate(&document, schema, &body, "body") {
+            panic!("{uri}: {problem}");
+        }
     }
+}
+
+/// `node` with its `$ref`s followed.
+fn deref<'a>(
+    document: &'a serde_json::Value,
+    node: &'a serde_json::Value,
+) -> &'a serde_json::Value {
+    let mut node = node;
+    while let Some(reference) = node.get("$ref").and_then(serde_json::Value::as_str) {
+        let mut target = document;
+        for part in reference.strip_prefix("#/").expect("local ref").split('/') {
+            target = &target[part];
+        }
+        node = target;
+    }
+    node
+}
+
+/// The patterns the document uses; any other is a problem, never a pass.
+fn check_pattern(text: &str, pattern: &str) -> Result<(), String> {
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let hex = |t: &str| {
+        t.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let ok = match pattern {
+        "^[0-9]+$" => digits(text),
+        "^-?[0-9]+$" => digits(text.strip_prefix('-').unwrap_or(text)),
+        "^0x[0-9a-f]*$" => text.strip_prefix("0x").is_some_and(hex),
+        _ => {
+            let count = pattern
+                .strip_prefix("^0x[0-9a-f]{")
+                .and_then(|rest| rest.strip_suffix("}$"))
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| format!("unsupported pattern {pattern}"))?;
+            text.strip_prefix("0x")
+                .is_some_and(|d| d.len() == count && hex(d))
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{text:?} does not match {pattern}"))
+    }
+}
+
+fn type_matches(name: &str, value: &serde_json::Value) -> bool {
+    match name {
+        "null" => value.is_null(),
+        "boolean" => value.is_boolean(),
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        _ => false,
+    }
+}
+
+/// Checks `value` against `schema` (the JSON Schema subset the document uses); the error names
+/// the JSON path.
+fn validate(
+    document: &serde_json::Value,
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    at: &str,
+) -> Result<(), String> {
+    use serde_json::Value as J;
+    let schema = deref(document, schema);
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        validate(document, part, value, at)?;
+    }
+    if let Some(options) = schema["oneOf"].as_array() {
+        let results: Vec<Result<(), String>> = options
+            .iter()
+            .map(|o| validate(document, o, value, at))
+            .collect();
+        let matching = results.iter().filter(|r| r.is_ok()).count();
+        if matching != 1 {
+            return Err(format!(
+                "{at}: matches {matching} oneOf options (exactly one expected): {results:?}"
+            ));
+        }
+    }
+    if let Some(options) = schema["enum"].as_array()
+        && !options.contains(value)
+    {
+        return Err(format!("{at}: {value} not in {options:?}"));
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        J::String(t) => vec![t.as_str()],
+        J::Array(ts) => ts.iter().filter_map(J::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if !types.is_empty() && !types.iter().any(|t| type_matches(t, value)) {
+        return Err(format!("{at}: expected {types:?}, got {value}"));
+    }
+    match value {
+        J::Object(object) => {
+            for name in schema["required"].as_array().into_iter().flatten() {
+                let name = name.as_str().expect("required names");
+                if !object.contains_key(name) {
+                    return Err(format!("{at}: required `{name}` missing"));
+                }
+            }
+            let properties = schema["properties"].as_object();
+            for (name, field) in object {
+                let path = format!("{at}.{name}");
+                match properties.and_then(|p| p.get(name)) {
+                    Some(property) => validate(document, property, field, &path)?,
+                    None => match &schema["additionalProperties"] {
+                        J::Bool(false) => return Err(format!("{path}: not documented")),
+                        J::Object(_) => {
+                            validate(document, &schema["additionalProperties"], field, &path)?
+                        }
+                        _ => {}
+                    },
+                }
+            }
+            Ok(())
+        }
+        J::Array(items) => {
+            if !schema["items"].is_null() {
+                for (i, item) in items.iter().enumerate() {
+                    validate(document, &schema["items"], item, &format!("{at}[{i}]"))?;
+                }
+            }
+            Ok(())
+        }
+        J::String(text) => match schema["pattern"].as_str() {
+            Some(pattern) => check_pattern(text, pattern).map_err(|e| format!("{at}: {e}")),
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// The validator above is not lenient: documented shapes that the data breaks are caught.
+#[test]
+fn the_schema_check_catches_wrong_bodies() {
+    let document: serde_json::Value = serde_json::to_value(spec()).unwrap();
+    let schema = serde_json::json!({"$ref": "#/components/schemas/FrameParameters"});
+    let good = serde_json::json!({
+        "frame": "1", "first_epoch": "4", "last_epoch": "7", "frame_start_epoch": "0",
+        "frame_epochs": "4", "withdrawal_credentials": format!("0x01{}", "00".repeat(31)),
+        "pool_address": format!("0x{}", "00".repeat(20)),
+        "el_rewards_vault": format!("0x{}", "bb".repeat(20)),
+    });
+    validate(&document, &schema, &good, "body").unwrap();
+    for (field, bad) in [
+        ("frame", serde_json::json!(1)),
+        ("pool_address", serde_json::json!("0xAB")),
+        ("extra", serde_json::json!("1")),
+    ] {
+        let mut body = good.clone();
+        body[field] = bad;
+        assert!(
+            validate(&document, &schema, &body, "body").is_err(),
+            "{field}"
+        );
+    }
+    let mut missing = good.clone();
+    missing.as_object_mut().unwrap().remove("el_rewards_vault");
+    assert!(validate(&document, &schema, &missing, "body").is_err());
+    let nullable =
+        serde_json::json!({"oneOf": [{"$ref": "#/components/schemas/Uint"}, {"type": "null"}]});
+    validate(&document, &nullable, &serde_json::Value::Null, "x").unwrap();
+    validate(&document, &nullable, &serde_json::json!("7"), "x").unwrap();
+    assert!(validate(&document, &nullable, &serde_json::json!("-7"), "x").is_err());
 }

@@ -11,16 +11,19 @@
 
 mod file;
 mod handle;
+mod parameters;
 mod snapshot;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use types::{Address, Epoch, Hash256, PublicKeyBytes, U256};
 
 use crate::error::Result;
 
 pub use handle::{RegistryHandle, ReloadOutcome};
+pub use parameters::FrameParameters;
 pub use snapshot::{FrameSnapshot, OperatorTerms};
 
 /// Default frame length: 225 epochs (one day on mainnet).
@@ -67,18 +70,24 @@ pub struct FeeConfig {
     pub operator_bps: u16,
 }
 
-/// Sanity limits a report must pass before it is final (defaults: Lido mainnet's).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Sanity limits a report must pass before it is final (defaults: Lido mainnet's). Published
+/// with every report (integers as decimal strings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SanityLimits {
     /// Maximum annualised CL balance increase, in basis points.
+    #[serde(with = "serde_utils::quoted_u64")]
     pub annual_balance_increase_bps: u64,
     /// Maximum positive rebase (exchange-rate increase) per report, in 1e-9 of the rate.
+    #[serde(with = "serde_utils::quoted_u64")]
     pub max_positive_rebase_1e9: u64,
     /// Allowed loss per newly slashed validator, in pWei (1e15 wei).
+    #[serde(with = "serde_utils::quoted_u64")]
     pub initial_slashing_amount_pwei: u64,
     /// Allowed inactivity loss per validator, in pWei.
+    #[serde(with = "serde_utils::quoted_u64")]
     pub inactivity_penalties_amount_pwei: u64,
     /// Window of the negative-rebase check, in epochs.
+    #[serde(with = "serde_utils::quoted_u64")]
     pub negative_rebase_window_epochs: u64,
 }
 
@@ -218,6 +227,11 @@ impl Registry {
     /// The assignment and fee terms a frame starting now would use.
     pub fn snapshot(&self, frame: u64) -> FrameSnapshot {
         FrameSnapshot::capture(self, frame)
+    }
+
+    /// The pool parameters a frame starting now would be accounted with.
+    pub fn frame_parameters(&self, frame: u64) -> FrameParameters {
+        FrameParameters::capture(self, frame)
     }
 }
 

@@ -74,3 +74,51 @@ impl FrameSnapshot {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example of `docs/accounting.md` §1.2, pinned: operator ids sort as strings ("10"
+    /// before "2"), every integer is a string, hex is lowercase.
+    #[test]
+    fn canonical_json_and_root_match_the_specification_example() {
+        let snapshot = FrameSnapshot {
+            frame: 3,
+            protocol_bps: 500,
+            operators: BTreeMap::from([
+                (
+                    2,
+                    OperatorTerms {
+                        operator_bps: 700,
+                        reward_address: Address::repeat_byte(0x22),
+                    },
+                ),
+                (
+                    10,
+                    OperatorTerms {
+                        operator_bps: 500,
+                        reward_address: Address::repeat_byte(0xab),
+                    },
+                ),
+            ]),
+            assignments: BTreeMap::from([
+                (PublicKeyBytes::repeat_byte(0xaa), 10),
+                (PublicKeyBytes::repeat_byte(0x0b), 2),
+            ]),
+        };
+        let text = canonical::to_canonical_json(&snapshot).unwrap();
+        let expected = format!(
+            r#"{{"assignments":{{"0x{}":"2","0x{}":"10"}},"frame":"3","operators":{{"10":{{"operator_bps":"500","reward_address":"0x{}"}},"2":{{"operator_bps":"700","reward_address":"0x{}"}}}},"protocol_bps":"500"}}"#,
+            "0b".repeat(48),
+            "aa".repeat(48),
+            "ab".repeat(20),
+            "22".repeat(20)
+        );
+        assert_eq!(text, expected);
+        assert_eq!(
+            snapshot.root().unwrap().to_string(),
+            "0x360db90b754c3f4bc280ecc6d3a8e27b99ef78bc26928dd3abd44d042f00bdf0"
+        );
+    }
+}

@@ -1,7 +1,8 @@
 //! Building a report from ledger epochs.
 //!
 //! A report covers the epochs after the previous *final* report up to the frame's last epoch
-//! (a withheld report never becomes a base, so the next report covers its epochs again). Each
+//! (a withheld report never becomes a base, so the next report covers its epochs again); the
+//! pool's first final report starts at the first epoch of the pool's first frame. Each
 //! epoch is attributed with the snapshot of the frame it belongs to; fee rates are those of the
 //! report's last frame. Epochs must be added in order, without gaps.
 
@@ -11,9 +12,10 @@ use types::{ChainSpec, Epoch, Hash256, PublicKeyBytes, U256};
 
 use super::fees::split_fees;
 use super::model::{
-    FrameReport, OperatorReport, REPORT_VERSION, ReportEnvelope, ReportStatus, Tally,
+    FrameReport, OperatorReport, REPORT_VERSION, RebaseWindow, ReportEnvelope, ReportParameters,
+    ReportStatus, Tally,
 };
-use super::rate::{INITIAL_RATE, RateInputs, compute_rate};
+use super::rate::{INITIAL_RATE, RateInputs, compute_rate, pooled};
 use super::sanity::{SanityInputs, check};
 use crate::error::{Error, Result};
 use crate::ledger::{EpochLedger, EpochSummary};
@@ -153,13 +155,21 @@ pub struct ReportBuilder<'a> {
 }
 
 impl<'a> ReportBuilder<'a> {
-    /// Starts a report for `params.frame`.
+    /// Starts a report for `params.frame` of a pool whose accounting starts at that frame
+    /// (see [`ReportBuilder::for_pool`]).
     pub fn new(params: ReportParams<'a>) -> Result<Self> {
+        Self::for_pool(params, params.frame)
+    }
+
+    /// Starts a report for `params.frame` of a pool whose accounting started at `first_frame`:
+    /// without a previous final report, the report covers every epoch from `first_frame`'s
+    /// first (so the epochs of withheld first reports are not lost).
+    pub fn for_pool(params: ReportParams<'a>, first_frame: u64) -> Result<Self> {
         let frames = params.pool.frame;
         let last_epoch = frames.last_epoch(params.frame);
         let first_epoch = match params.previous {
             Some(prev) => prev.last_epoch + 1,
-            None => frames.first_epoch(params.frame),
+            None => frames.first_epoch(first_frame.min(params.frame)),
         };
         if first_epoch > last_epoch {
             return Err(Error::Report {
@@ -313,7 +323,7 @@ impl<'a> ReportBuilder<'a> {
         );
         let mut window_cl: i128 = 0;
         let mut window_slashed: u64 = 0;
-        let mut seen = BTreeSet::new();
+        let mut seen: BTreeSet<Epoch> = BTreeSet::new();
         for s in window {
             if s.epoch.as_u64() < window_start || s.epoch > self.last_epoch || !seen.insert(s.epoch)
             {
@@ -394,17 +404,19 @@ impl<'a> ReportBuilder<'a> {
             fees_wei: U256::from(fees_total) * U256::from(GWEI),
             duration_seconds,
         };
-        let mut violations = Vec::new();
-        let rate = match compute_rate(&rate_inputs) {
-            Ok(rate) => rate,
-            // Fees not below the pooled ether: report without minting; the sanity check below
-            // withholds it.
-            Err(_) if !rate_inputs.fees_wei.is_zero() => compute_rate(&RateInputs {
+        // Fees not below the pooled ether cannot be minted: the rate is computed without
+        // minting (the fees check below then withholds the report, unless fees equal rewards).
+        let (_, pooled_after) = pooled(&rate_inputs)?;
+        let rate_inputs = if pooled_after <= rate_inputs.fees_wei {
+            RateInputs {
                 fees_wei: U256::ZERO,
                 ..rate_inputs
-            })?,
-            Err(e) => return Err(e),
+            }
+        } else {
+            rate_inputs
         };
+        let rate = compute_rate(&rate_inputs)?;
+        let mut violations = Vec::new();
         violations.extend(check(
             &p.pool.sanity,
             &SanityInputs {
@@ -470,6 +482,18 @@ impl<'a> ReportBuilder<'a> {
             }
             ReportStatus::Withheld
         };
+        let parameters = ReportParameters {
+            frame_start_epoch: p.pool.frame.start_epoch,
+            frame_epochs: p.pool.frame.epochs,
+            sanity_limits: p.pool.sanity,
+            negative_rebase_window: RebaseWindow {
+                first_epoch: seen.first().copied().unwrap_or(self.last_epoch),
+                last_epoch: self.last_epoch,
+                epochs: seen.len() as u64,
+                cl_income_gwei: window_cl,
+                newly_slashed: window_slashed,
+            },
+        };
         Ok(ReportEnvelope {
             root: report.root()?,
             report,
@@ -478,6 +502,7 @@ impl<'a> ReportBuilder<'a> {
             proofs,
             signature: None,
             signer: None,
+            parameters: Some(parameters),
         })
     }
 }

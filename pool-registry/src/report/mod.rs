@@ -17,8 +17,13 @@ mod ssz;
 pub use build::{ReportBuilder, ReportParams};
 pub use diff::{FieldDiff, diff_reports};
 pub use fees::{FeeSplit, split_fees};
-pub use model::{FrameReport, OperatorReport, REPORT_VERSION, ReportEnvelope, ReportStatus, Tally};
-pub use rate::{INITIAL_RATE, RateInputs, RateOutcome, SECONDS_PER_YEAR, apr_ppm, compute_rate};
+pub use model::{
+    FrameReport, OperatorReport, REPORT_VERSION, RebaseWindow, ReportEnvelope, ReportParameters,
+    ReportStatus, Tally,
+};
+pub use rate::{
+    INITIAL_RATE, RateInputs, RateOutcome, SECONDS_PER_YEAR, apr_ppm, compute_rate, pooled,
+};
 pub use sanity::{SanityInputs, SanityViolation, check as check_sanity};
 pub use signing::{
     DOMAIN_POOL_REPORT, ReportSigner, report_domain, report_signing_root, sign_report,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use types::{Address, Epoch, Hash256, PublicKeyBytes, SignatureBytes, Slot, U256};
 
 use super::sanity::SanityViolation;
-use crate::registry::OperatorId;
+use crate::registry::{OperatorId, SanityLimits};
 
 /// Current report format version.
 pub const REPORT_VERSION: u64 = 1;
@@ -207,6 +207,41 @@ impl ReportStatus {
     }
 }
 
+/// The ledger epochs the negative-rebase check summed, and their sums (what the check compared
+/// with its allowance; `docs/accounting.md` §3.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RebaseWindow {
+    /// First ledger epoch summed.
+    pub first_epoch: Epoch,
+    /// Last ledger epoch summed (the report's last epoch).
+    pub last_epoch: Epoch,
+    /// Ledger epochs summed.
+    #[serde(with = "serde_utils::quoted_u64")]
+    pub epochs: u64,
+    /// Their CL income (gwei, signed).
+    #[serde(with = "crate::serde_num::i128_dec")]
+    pub cl_income_gwei: i128,
+    /// Validators newly slashed in them.
+    #[serde(with = "serde_utils::quoted_u64")]
+    pub newly_slashed: u64,
+}
+
+/// The pool parameters a report was built with besides its snapshots (which the report commits
+/// to): published with it so that its status can be checked without the registry file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportParameters {
+    /// First epoch of frame 0.
+    #[serde(with = "serde_utils::quoted_u64")]
+    pub frame_start_epoch: u64,
+    /// Epochs per frame.
+    #[serde(with = "serde_utils::quoted_u64")]
+    pub frame_epochs: u64,
+    /// The sanity limits applied.
+    pub sanity_limits: SanityLimits,
+    /// The negative-rebase window as summed.
+    pub negative_rebase_window: RebaseWindow,
+}
+
 /// A report with its identity, status and proofs, as stored and served.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportEnvelope {
@@ -224,4 +259,8 @@ pub struct ReportEnvelope {
     pub signature: Option<SignatureBytes>,
     /// The oracle's public key.
     pub signer: Option<PublicKeyBytes>,
+    /// The parameters the report was built with (absent in reports stored before they were
+    /// recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<ReportParameters>,
 }

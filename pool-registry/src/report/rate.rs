@@ -51,14 +51,8 @@ fn e18() -> U256 {
     U256::from(INITIAL_RATE)
 }
 
-/// Computes the new rate.
-pub fn compute_rate(inputs: &RateInputs) -> Result<RateOutcome> {
-    if inputs.share_supply.is_zero() {
-        return Err(Error::Overflow("exchange rate with a zero share supply"));
-    }
-    if inputs.duration_seconds == 0 {
-        return Err(Error::Overflow("exchange rate over a zero duration"));
-    }
+/// `(P0, P1)`: the pooled ether before and after the report's net rewards (wei).
+pub fn pooled(inputs: &RateInputs) -> Result<(U256, U256)> {
     let p0 = inputs
         .previous_rate
         .checked_mul(inputs.share_supply)
@@ -72,6 +66,18 @@ pub fn compute_rate(inputs: &RateInputs) -> Result<RateOutcome> {
         p0.checked_sub(magnitude)
             .ok_or(Error::Overflow("P1 = P0 + R (losses exceed the pool)"))?
     };
+    Ok((p0, p1))
+}
+
+/// Computes the new rate.
+pub fn compute_rate(inputs: &RateInputs) -> Result<RateOutcome> {
+    if inputs.share_supply.is_zero() {
+        return Err(Error::Overflow("exchange rate with a zero share supply"));
+    }
+    if inputs.duration_seconds == 0 {
+        return Err(Error::Overflow("exchange rate over a zero duration"));
+    }
+    let (p0, p1) = pooled(inputs)?;
     let shares_minted = if inputs.fees_wei.is_zero() {
         U256::ZERO
     } else {

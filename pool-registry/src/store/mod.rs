@@ -7,8 +7,9 @@
 //!   and the stored row is untouched;
 //! - every write is one transaction, durable when the call returns (SQLite WAL with
 //!   `synchronous=FULL`; PostgreSQL `synchronous_commit=on`);
-//! - a frame's assignment snapshot is stored once, when the frame starts, and later captures
-//!   return the stored one ([`LedgerStore::ensure_snapshot`]);
+//! - a frame's assignment snapshot and its parameters are stored once, when the frame starts,
+//!   and later captures return the stored ones ([`LedgerStore::ensure_snapshot`],
+//!   [`LedgerStore::ensure_frame_parameters`]);
 //! - the one exception to "never rewrite" is adding the signature to a stored final report
 //!   whose root is unchanged.
 
@@ -20,7 +21,7 @@ use types::{Epoch, Hash256, Slot};
 
 use crate::error::Result;
 use crate::ledger::{ElBlockValue, EpochLedger, EpochSummary, ValidatorEpoch};
-use crate::registry::FrameSnapshot;
+use crate::registry::{FrameParameters, FrameSnapshot};
 use crate::report::ReportEnvelope;
 
 pub use postgres::{PostgresConfig, PostgresLedgerStore};
@@ -100,6 +101,16 @@ pub trait LedgerStore: Send + Sync {
     /// The stored snapshot of a frame.
     async fn snapshot(&self, frame: u64) -> Result<Option<FrameSnapshot>>;
 
+    /// Stores `parameters` unless their frame already has some; returns the stored ones (the
+    /// first captured wins, like snapshots).
+    async fn ensure_frame_parameters(
+        &self,
+        parameters: &FrameParameters,
+    ) -> Result<FrameParameters>;
+
+    /// The stored parameters of a frame.
+    async fn frame_parameters(&self, frame: u64) -> Result<Option<FrameParameters>>;
+
     /// The lowest and highest frames with a stored snapshot (`None` when there is none). The
     /// lowest is where accounting started: its first epoch is where catching up begins.
     async fn snapshot_frames(&self) -> Result<Option<(u64, u64)>>;
@@ -176,6 +187,20 @@ pub(crate) fn snapshot_from_json(text: &str) -> Result<FrameSnapshot> {
     })
 }
 
+pub(crate) fn parameters_json(parameters: &FrameParameters) -> Result<String> {
+    serde_json::to_string(parameters).map_err(|source| crate::Error::Json {
+        what: "frame parameters".to_owned(),
+        source,
+    })
+}
+
+pub(crate) fn parameters_from_json(text: &str) -> Result<FrameParameters> {
+    serde_json::from_str(text).map_err(|source| crate::Error::Json {
+        what: "stored frame parameters".to_owned(),
+        source,
+    })
+}
+
 /// Decides a report write against the stored copy.
 pub(crate) enum ReportWrite {
     Insert,
@@ -190,7 +215,12 @@ pub(crate) fn plan_report_write(
     let Some(stored) = stored else {
         return Ok(ReportWrite::Insert);
     };
-    if stored.root != new.root || stored.status != new.status || stored.violations != new.violations
+    // Reports stored before their parameters were recorded keep none.
+    let parameters_differ = stored.parameters.is_some() && stored.parameters != new.parameters;
+    if stored.root != new.root
+        || stored.status != new.status
+        || stored.violations != new.violations
+        || parameters_differ
     {
         return Err(crate::Error::Conflict {
             what: format!(

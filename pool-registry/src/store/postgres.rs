@@ -12,12 +12,12 @@ use types::{Epoch, Hash256, Slot, U256};
 
 use super::{
     LedgerStore, ReportOrder, ReportWrite, StoreOutcome, ValidatorEpochRow, clamp_i64, entry_of,
-    envelope_from_json, envelope_json, missing_between, plan_report_write, snapshot_from_json,
-    snapshot_json,
+    envelope_from_json, envelope_json, missing_between, parameters_from_json, parameters_json,
+    plan_report_write, snapshot_from_json, snapshot_json,
 };
 use crate::error::{Context, Error, Result};
 use crate::ledger::{ElBlockValue, EpochLedger, EpochSummary, decode_records, encode_records};
-use crate::registry::FrameSnapshot;
+use crate::registry::{FrameParameters, FrameSnapshot};
 use crate::report::ReportEnvelope;
 
 /// PostgreSQL settings.
@@ -123,6 +123,8 @@ impl PostgresLedgerStore {
                      unexplained BIGINT NOT NULL, records BYTEA);
                  CREATE TABLE IF NOT EXISTS {s}.frame_snapshots (
                      frame BIGINT PRIMARY KEY, root BYTEA NOT NULL, snapshot TEXT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS {s}.frame_parameters (
+                     frame BIGINT PRIMARY KEY, parameters TEXT NOT NULL);
                  CREATE TABLE IF NOT EXISTS {s}.reports (
                      frame BIGINT PRIMARY KEY, root BYTEA NOT NULL, status TEXT NOT NULL,
                      envelope TEXT NOT NULL, report_json TEXT NOT NULL, ssz BYTEA NOT NULL);
@@ -328,6 +330,45 @@ impl LedgerStore for PostgresLedgerStore {
             .await
             .ctx("reading a snapshot")?;
         row.map(|r| snapshot_from_json(r.try_get::<_, &str>(0).ctx("reading a snapshot")?))
+            .transpose()
+    }
+
+    async fn ensure_frame_parameters(
+        &self,
+        parameters: &FrameParameters,
+    ) -> Result<FrameParameters> {
+        let s = &self.schema;
+        let json = parameters_json(parameters)?;
+        let frame = i(parameters.frame, "frame")?;
+        let client = self.client().await?;
+        client
+            .execute(
+                &format!("INSERT INTO {s}.frame_parameters (frame, parameters) VALUES ($1, $2) ON CONFLICT (frame) DO NOTHING"),
+                &[&frame, &json],
+            )
+            .await
+            .ctx("inserting frame parameters")?;
+        let row = client
+            .query_one(
+                &format!("SELECT parameters FROM {s}.frame_parameters WHERE frame = $1"),
+                &[&frame],
+            )
+            .await
+            .ctx("reading frame parameters")?;
+        parameters_from_json(row.try_get::<_, &str>(0).ctx("reading frame parameters")?)
+    }
+
+    async fn frame_parameters(&self, frame: u64) -> Result<Option<FrameParameters>> {
+        let s = &self.schema;
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!("SELECT parameters FROM {s}.frame_parameters WHERE frame = $1"),
+                &[&i(frame, "frame")?],
+            )
+            .await
+            .ctx("reading frame parameters")?;
+        row.map(|r| parameters_from_json(r.try_get::<_, &str>(0).ctx("reading frame parameters")?))
             .transpose()
     }
 

@@ -14,12 +14,12 @@ use types::{Epoch, Hash256, Slot};
 
 use super::{
     LedgerStore, ReportOrder, ReportWrite, StoreOutcome, ValidatorEpochRow, clamp_i64, entry_of,
-    envelope_from_json, envelope_json, missing_between, plan_report_write, snapshot_from_json,
-    snapshot_json,
+    envelope_from_json, envelope_json, missing_between, parameters_from_json, parameters_json,
+    plan_report_write, snapshot_from_json, snapshot_json,
 };
 use crate::error::{Context, Error, Result};
 use crate::ledger::{ElBlockValue, EpochLedger, EpochSummary, decode_records, encode_records};
-use crate::registry::FrameSnapshot;
+use crate::registry::{FrameParameters, FrameSnapshot};
 use crate::report::ReportEnvelope;
 
 const SCHEMA: &str = "
@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS frame_snapshots (
     frame INTEGER PRIMARY KEY,
     root BLOB NOT NULL,
     snapshot TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS frame_parameters (
+    frame INTEGER PRIMARY KEY,
+    parameters TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS reports (
     frame INTEGER PRIMARY KEY,
@@ -309,6 +313,53 @@ impl LedgerStore for SqliteLedgerStore {
                 .optional()
                 .ctx("reading a snapshot")?;
             stored.as_deref().map(snapshot_from_json).transpose()
+        })
+        .await
+    }
+
+    async fn ensure_frame_parameters(
+        &self,
+        parameters: &FrameParameters,
+    ) -> Result<FrameParameters> {
+        let json = parameters_json(parameters)?;
+        let frame = to_i64(parameters.frame, "frame")?;
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .ctx("starting a frame parameters write")?;
+            let stored: Option<String> = tx
+                .query_row(
+                    "SELECT parameters FROM frame_parameters WHERE frame = ?1",
+                    params![frame],
+                    |row| row.get(0),
+                )
+                .optional()
+                .ctx("reading frame parameters")?;
+            if let Some(stored) = stored {
+                return parameters_from_json(&stored);
+            }
+            tx.execute(
+                "INSERT INTO frame_parameters (frame, parameters) VALUES (?1, ?2)",
+                params![frame, json],
+            )
+            .ctx("inserting frame parameters")?;
+            tx.commit().ctx("committing frame parameters")?;
+            parameters_from_json(&json)
+        })
+        .await
+    }
+
+    async fn frame_parameters(&self, frame: u64) -> Result<Option<FrameParameters>> {
+        self.run(move |conn| {
+            let stored: Option<String> = conn
+                .query_row(
+                    "SELECT parameters FROM frame_parameters WHERE frame = ?1",
+                    params![to_i64(frame, "frame")?],
+                    |row| row.get(0),
+                )
+                .optional()
+                .ctx("reading frame parameters")?;
+            stored.as_deref().map(parameters_from_json).transpose()
         })
         .await
     }

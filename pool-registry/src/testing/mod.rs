@@ -4,8 +4,10 @@
 //! reports API) build real reports from the same scenarios.
 //!
 //! Invariant: loading a scenario from memory and from its committed fixture directory gives
-//! identical inputs (`tests/ledger.rs` checks the fixtures are current).
+//! identical inputs (`tests/ledger.rs` checks the fixtures are current). The conformance cases
+//! ([`conformance`]) are generated the same way and run from their files alone.
 
+pub mod conformance;
 pub mod scenario;
 
 use std::collections::BTreeSet;

@@ -2,9 +2,9 @@
 //! names the sources, so that anyone with a beacon node gets the same inputs.
 //!
 //! Invariants:
-//! - only final data is read: the caller fetches epoch e once the finalized checkpoint is at
-//!   e+2 or later, and every block is read by slot from the canonical chain (the ledger's own
-//!   checks refuse blocks that do not form one chain);
+//! - only final data is read: epoch e is fetched once the finalized checkpoint is at e+2 or
+//!   later, and its blocks are the finalized checkpoint block's ancestors, found by walking
+//!   parent roots and read by root ([`super::canonical`]), never by slot;
 //! - an optional endpoint the node lacks (rewards, 404/405/501) makes the breakdown
 //!   unavailable; it never makes the income inexact. A required one (Electra's pending
 //!   deposits) failing is an error: the epoch is retried rather than accounted wrong;
@@ -27,8 +27,9 @@ use pool_registry::ledger::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use types::api::{BlockId, StateId, ValidatorId};
-use types::{ChainSpec, Epoch, EthSpec, ForkName, PublicKeyBytes, Slot};
+use types::{ChainSpec, Checkpoint, Epoch, EthSpec, ForkName, Hash256, PublicKeyBytes, Slot};
 
+use super::canonical::CanonicalChain;
 use super::state::StateView;
 use super::{AccountingError, Result};
 use crate::beacon_node::BeaconNodeFallback;
@@ -55,6 +56,20 @@ fn state_absent<T>(result: crate::beacon_node::Result<T>) -> crate::beacon_node:
     }
 }
 
+/// The block with `root`, reduced to what accounting needs (`None`: no node has it). The root
+/// is recomputed from the content by [`BlockFacts::from_block`]; the caller checks it.
+async fn block_by_root<E: EthSpec>(
+    fallback: Arc<BeaconNodeFallback>,
+    root: Hash256,
+) -> Result<Option<BlockFacts>> {
+    let block = fallback
+        .first_success("accounting: block", |client| async move {
+            client.get_block::<E>(BlockId::Root(root)).await
+        })
+        .await?;
+    Ok(block.map(|b| BlockFacts::from_block(&b.data)))
+}
+
 /// How finalized states are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StateAccess {
@@ -64,14 +79,14 @@ pub enum StateAccess {
     DebugState,
 }
 
-/// Fetches epoch inputs, keeping the blocks of the last two epochs and the last states
-/// between calls (epoch e needs the blocks of e and e+1 and the states at the ends of e−1
-/// and e; the next epoch reuses the newer half).
+/// Fetches epoch inputs, keeping the canonical chain read so far (the blocks of the last
+/// epochs) and the last states between calls (epoch e needs the blocks of e and e+1 and the
+/// states at the ends of e−1 and e; the next epoch reuses the newer half).
 pub struct EpochFetcher<E: EthSpec> {
     fallback: Arc<BeaconNodeFallback>,
     spec: Arc<ChainSpec>,
     access: StateAccess,
-    blocks: BTreeMap<Slot, Option<BlockFacts>>,
+    chain: CanonicalChain,
     states: BTreeMap<Slot, Arc<StateView>>,
     _preset: PhantomData<E>,
 }
@@ -80,7 +95,6 @@ impl<E: EthSpec> std::fmt::Debug for EpochFetcher<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EpochFetcher")
             .field("access", &self.access)
-            .field("cached_slots", &self.blocks.len())
             .finish_non_exhaustive()
     }
 }
@@ -89,10 +103,10 @@ impl<E: EthSpec> EpochFetcher<E> {
     /// A fetcher over `fallback`.
     pub fn new(fallback: Arc<BeaconNodeFallback>, spec: Arc<ChainSpec>) -> Self {
         Self {
+            chain: CanonicalChain::new(spec.slots_per_epoch),
             fallback,
             spec,
             access: StateAccess::Standard,
-            blocks: BTreeMap::new(),
             states: BTreeMap::new(),
             _preset: PhantomData,
         }
@@ -172,11 +186,13 @@ impl<E: EthSpec> EpochFetcher<E> {
         }
     }
 
-    /// Everything needed to account `epoch` for the validators with `keys`; `el_values` are
-    /// the EL values recorded for blocks of the epoch.
+    /// Everything needed to account `epoch` for the validators with `keys`; `finalized` is the
+    /// finalized checkpoint (at epoch + 2 or later) the canonical blocks are found from;
+    /// `el_values` are the EL values recorded for blocks of the epoch.
     pub async fn fetch(
         &mut self,
         epoch: Epoch,
+        finalized: Checkpoint,
         keys: &[PublicKeyBytes],
         el_values: Vec<ElBlockValue>,
     ) -> Result<EpochInputs> {
@@ -186,13 +202,29 @@ impl<E: EthSpec> EpochFetcher<E> {
                 detail: "epoch 0 has no previous state".into(),
             });
         }
+        if finalized.epoch < epoch + 2 {
+            return Err(AccountingError::Input {
+                epoch,
+                detail: format!(
+                    "not final yet: the finalized checkpoint is at epoch {}, epoch {} is needed",
+                    finalized.epoch,
+                    epoch + 2
+                ),
+            });
+        }
         let spe = self.spec.slots_per_epoch;
         let start = epoch.start_slot(spe);
         let end = epoch.end_slot(spe);
         let end_next = (epoch + 1).end_slot(spe);
         let fork = self.spec.fork_name_at_epoch(epoch);
 
-        let blocks = self.blocks(start, end_next).await?;
+        let fallback = self.fallback.clone();
+        let blocks = self
+            .chain
+            .blocks(start, end_next, finalized, |root| {
+                block_by_root::<E>(fallback.clone(), root)
+            })
+            .await?;
         let validators_start = self.validators(epoch, start - 1, keys).await?;
         let validators_end = self.validators(epoch, end, keys).await?;
         let committees = self.committees(epoch, end).await?;
@@ -202,13 +234,19 @@ impl<E: EthSpec> EpochFetcher<E> {
         } else {
             None
         };
-        let (pending_deposits_start, pending_deposits_end) = if fork >= ForkName::Electra {
-            (
-                Some(self.pending_deposits(epoch, start - 1).await?),
-                Some(self.pending_deposits(epoch, end).await?),
-            )
+        // The state at the end of e−1 has a deposit queue only from Electra on: at Electra's
+        // first epoch the queue starts empty (what the upgrade queues is in the end state).
+        let pending_deposits_start = if fork >= ForkName::Electra
+            && self.spec.fork_name_at_epoch(epoch - 1) >= ForkName::Electra
+        {
+            Some(self.pending_deposits(epoch, start - 1).await?)
         } else {
-            (None, None)
+            None
+        };
+        let pending_deposits_end = if fork >= ForkName::Electra {
+            Some(self.pending_deposits(epoch, end).await?)
+        } else {
+            None
         };
         let indices: Vec<u64> = validators_end.iter().map(|v| v.index).collect();
         let in_epoch: Vec<&BlockFacts> = blocks.iter().filter(|b| b.slot <= end).collect();
@@ -278,37 +316,6 @@ impl<E: EthSpec> EpochFetcher<E> {
             .collect::<Result<_>>()?;
         entries.sort_by_key(|v| v.index);
         Ok(Some(entries))
-    }
-
-    async fn block(&self, slot: Slot) -> Result<Option<BlockFacts>> {
-        let block = self
-            .fallback
-            .first_success("accounting: block", |client| async move {
-                client.get_block::<E>(BlockId::Slot(slot)).await
-            })
-            .await?;
-        Ok(block.map(|b| BlockFacts::from_block(&b.data)))
-    }
-
-    async fn blocks(&mut self, first: Slot, last: Slot) -> Result<Vec<BlockFacts>> {
-        self.blocks = self.blocks.split_off(&first);
-        let mut out = Vec::new();
-        for s in first.as_u64()..=last.as_u64() {
-            let slot = Slot(s);
-            let facts = match self.blocks.get(&slot) {
-                Some(cached) => cached.clone(),
-                None => {
-                    let fetched = self.block(slot).await?;
-                    self.blocks.insert(slot, fetched.clone());
-                    fetched
-                }
-            };
-            // A node answers a skipped slot with 404, but some answer with the previous block.
-            if let Some(facts) = facts.filter(|f| f.slot == slot) {
-                out.push(facts);
-            }
-        }
-        Ok(out)
     }
 
     async fn committees(&mut self, epoch: Epoch, end: Slot) -> Result<Vec<Committee>> {

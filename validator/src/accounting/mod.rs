@@ -5,20 +5,23 @@
 //! recomputes a published report from a beacon node, for `poolvc report verify`.
 //!
 //! Invariants:
-//! - only final data is accounted: epoch e once the finalized checkpoint is at e+2 or later;
+//! - only final data is accounted: epoch e once the finalized checkpoint is at e+2 or later,
+//!   with the checkpoint block's ancestors as its canonical blocks ([`canonical`]);
 //! - the inputs are exactly the Beacon API responses `docs/accounting.md` names, so anyone can
 //!   reproduce every stored number (the only recorded inputs are the EL values the node
 //!   reported at block production, which the chain does not prove);
 //! - stored history is never rewritten (`pool_registry::LedgerStore`): a recomputation that
 //!   differs is an error that stops accounting, never an overwrite.
 
+pub mod canonical;
 pub mod fetch;
 pub mod service;
 pub mod state;
 pub mod verify;
 
-use types::Epoch;
+use types::{Checkpoint, Epoch};
 
+pub use canonical::CanonicalChain;
 pub use fetch::{EpochFetcher, StateAccess};
 pub use service::{AccountingConfig, AccountingService, ElValueRecorder};
 pub use state::{StateError, StateView};
@@ -42,8 +45,11 @@ pub enum AccountingError {
     },
 }
 
-/// The finalized checkpoint epoch of the best node's head state.
-pub async fn finalized_epoch(fallback: &crate::beacon_node::BeaconNodeFallback) -> Result<Epoch> {
+/// The finalized checkpoint of the best node's head state: the anchor every canonical block
+/// is found from (`canonical`).
+pub async fn finalized_checkpoint(
+    fallback: &crate::beacon_node::BeaconNodeFallback,
+) -> Result<Checkpoint> {
     Ok(fallback
         .first_success("accounting: finality", |client| async move {
             client
@@ -52,8 +58,12 @@ pub async fn finalized_epoch(fallback: &crate::beacon_node::BeaconNodeFallback) 
         })
         .await?
         .data
-        .finalized
-        .epoch)
+        .finalized)
+}
+
+/// The finalized checkpoint epoch of the best node's head state.
+pub async fn finalized_epoch(fallback: &crate::beacon_node::BeaconNodeFallback) -> Result<Epoch> {
+    Ok(finalized_checkpoint(fallback).await?.epoch)
 }
 
 /// Accounting results.

@@ -13,7 +13,7 @@ use pool_registry::pipeline::{account_and_store, build_and_store_report, capture
 use pool_registry::report::{ReportEnvelope, ReportSigner};
 use pool_registry::{LedgerStore, Registry, RegistryHandle, StoreOutcome};
 use tokio_util::sync::CancellationToken;
-use types::{ChainSpec, Epoch, EthSpec, ForkName, Hash256, PublicKeyBytes, Slot, U256};
+use types::{ChainSpec, Checkpoint, Epoch, EthSpec, ForkName, Hash256, PublicKeyBytes, Slot, U256};
 
 use super::Result;
 use super::fetch::EpochFetcher;
@@ -213,7 +213,8 @@ impl<E: EthSpec> AccountingService<E> {
             capture_frame_snapshot(self.config.store.as_ref(), &registry, current).await?;
         }
 
-        let finalized = super::finalized_epoch(&self.fallback).await?;
+        let checkpoint = super::finalized_checkpoint(&self.fallback).await?;
+        let finalized = checkpoint.epoch;
         let from = frames
             .first_epoch(start_frame)
             .max(self.first_accountable_epoch());
@@ -225,7 +226,7 @@ impl<E: EthSpec> AccountingService<E> {
             if token.is_cancelled() {
                 return Ok(());
             }
-            self.account(epoch, finalized).await?;
+            self.account(epoch, checkpoint).await?;
         }
         // Reports of complete frames not yet reported (after a catch-up, possibly several).
         let Some(last_final) = finalized.as_u64().checked_sub(2) else {
@@ -251,7 +252,7 @@ impl<E: EthSpec> AccountingService<E> {
         Ok(())
     }
 
-    async fn account(&mut self, epoch: Epoch, finalized: Epoch) -> Result<()> {
+    async fn account(&mut self, epoch: Epoch, finalized: Checkpoint) -> Result<()> {
         let registry = self.config.registry.current();
         let store = self.config.store.as_ref();
         let snapshot = capture_frame_snapshot(store, &registry, epoch).await?;
@@ -260,9 +261,12 @@ impl<E: EthSpec> AccountingService<E> {
         let el_values = store
             .el_values(epoch.start_slot(spe), epoch.end_slot(spe))
             .await?;
-        let inputs = self.fetcher.fetch(epoch, &keys, el_values).await?;
+        let inputs = self
+            .fetcher
+            .fetch(epoch, finalized, &keys, el_values)
+            .await?;
         let (ledger, outcome) =
-            account_and_store(store, &self.spec, &registry, &inputs, finalized).await?;
+            account_and_store(store, &self.spec, &registry, &inputs, finalized.epoch).await?;
         let summary = ledger.summary();
         if summary.unexplained != 0 {
             tracing::warn!(%epoch, unexplained_gwei = summary.unexplained, "pool accounting: income the rewards breakdown does not explain");

@@ -49,6 +49,7 @@ pub(super) async fn pool(State(state): State<ReportsState>, RawQuery(q): RawQuer
     let registry = state.registry().current();
     let pool = registry.pool();
     let latest = data::latest_final(&state).await?;
+    let first_frame = state.store().snapshot_frames().await?.map(|(low, _)| low);
     let chain = state.chain();
     json(&serde_json::json!({
         "name": pool.name,
@@ -65,6 +66,9 @@ pub(super) async fn pool(State(state): State<ReportsState>, RawQuery(q): RawQuer
         "keys": registry.key_count().to_string(),
         "oracle_pubkey": state.oracle(),
         "latest_final_frame": latest.map(|r| r.report.frame.to_string()),
+        "first_frame": first_frame.map(|f| f.to_string()),
+        "initial_total_shares": pool.initial_total_shares.to_string(),
+        "sanity_limits": pool.sanity,
     }))
 }
 
@@ -146,6 +150,7 @@ async fn detail(state: &ReportsState, envelope: ReportEnvelope) -> Result<Report
             .iter()
             .map(|(id, p)| (id.to_string(), p.clone()))
             .collect(),
+        parameters: envelope.parameters,
         report,
     })
 }

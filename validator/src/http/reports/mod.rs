@@ -10,8 +10,8 @@
 //! - `GET /pool/v1/exchange-rate` (paged);
 //! - `GET /pool/v1/operators`, `/operators/{operator_id}`;
 //! - `GET /pool/v1/validators/{validator_index}/ledger` (paged);
-//! - `GET /pool/v1/frames/{frame}/snapshot`, `/el-values`: the recorded inputs a report
-//!   recomputation needs besides a beacon node.
+//! - `GET /pool/v1/frames/{frame}/snapshot`, `/frames/{frame}/parameters`, `/el-values`,
+//!   `/epochs`: the recorded inputs a report recomputation needs besides a beacon node.
 //!
 //! Invariants: errors are `{"code", "message"}` JSON (400 naming the bad parameter, 404 for
 //! unknown items); every response carries `Cache-Control` (`no-cache` unless the handler
@@ -35,7 +35,7 @@ use tokio::sync::Semaphore;
 use tower_http::limit::RequestBodyLimitLayer;
 
 pub use handlers::{LEDGER_PAGE, RATES_PAGE, REPORTS_PAGE};
-pub use inputs::EL_VALUES_MAX_SLOTS;
+pub use inputs::{EL_VALUES_MAX_SLOTS, EPOCHS_MAX};
 
 use super::error::ApiError;
 use super::state::{ReportsState, RequestLimits};
@@ -55,7 +55,9 @@ pub const ROUTES: &[&str] = &[
     "/pool/v1/operators/{operator_id}",
     "/pool/v1/validators/{validator_index}/ledger",
     "/pool/v1/frames/{frame}/snapshot",
+    "/pool/v1/frames/{frame}/parameters",
     "/pool/v1/el-values",
+    "/pool/v1/epochs",
 ];
 
 /// The reports API routes (without state or limits).
@@ -89,7 +91,12 @@ fn api_routes() -> Router<ReportsState> {
             get(handlers::validator_ledger),
         )
         .route("/pool/v1/frames/{frame}/snapshot", get(inputs::snapshot))
+        .route(
+            "/pool/v1/frames/{frame}/parameters",
+            get(inputs::frame_parameters),
+        )
         .route("/pool/v1/el-values", get(inputs::el_values))
+        .route("/pool/v1/epochs", get(inputs::epochs))
 }
 
 /// The reports API under `/pool/v1/` and the dashboard under `/dashboard/`, with request

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use pool_registry::ledger::ValidatorEpoch;
-use pool_registry::report::{ReportEnvelope, ReportStatus, SanityViolation, Tally};
+use pool_registry::report::{
+    ReportEnvelope, ReportParameters, ReportStatus, SanityViolation, Tally,
+};
 use serde::Serialize;
 use types::{Address, Hash256, PublicKeyBytes, SignatureBytes};
 
@@ -112,6 +114,9 @@ pub struct ReportDetail {
     pub signer: Option<PublicKeyBytes>,
     /// Merkle proof per operator id.
     pub proofs: BTreeMap<String, Vec<Hash256>>,
+    /// The parameters the report was built with (frame geometry, sanity limits, the
+    /// negative-rebase window it summed); `null` for reports stored before they were recorded.
+    pub parameters: Option<ReportParameters>,
     /// The report (canonical JSON).
     pub report: serde_json::Value,
 }
