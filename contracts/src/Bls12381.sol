@@ -109,7 +109,9 @@ library Bls12381 {
             mstore(add(buf, 448), NEG_G1_Y_HI)
             mstore(add(buf, 480), NEG_G1_Y_LO)
             mstore(0x00, 0)
-            ok := and(staticcall(gas(), PAIRING, buf, 768, 0x00, 32), eq(mload(0x00), 1))
+            // Separate statements: Yul evaluates arguments right to left.
+            let success := staticcall(gas(), PAIRING, buf, 768, 0x00, 32)
+            ok := and(success, eq(mload(0x00), 1))
         }
     }
 }

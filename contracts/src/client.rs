@@ -35,7 +35,13 @@ impl Chain {
     /// Connects to `rpc` (HTTP JSON-RPC); `signer` signs every transaction.
     pub fn connect(rpc: url::Url, signer: PrivateKeySigner) -> Self {
         let sender = signer.address();
+        // The nonce is read from the node for every transaction: a cached nonce advances on a
+        // transaction refused at estimation and the next one would wait forever.
         let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_gas_estimation()
+            .with_simple_nonce_management()
+            .fetch_chain_id()
             .wallet(signer)
             .connect_http(rpc)
             .erased();
