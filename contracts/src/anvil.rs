@@ -101,11 +101,11 @@ impl Anvil {
         let endpoint = loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match rx.recv_timeout(left) {
-                Ok(Line::Key(key)) => keys.push(key.parse::<PrivateKeySigner>().map_err(|e| {
-                    Error::Kit {
+                Ok(Line::Key(key)) => {
+                    keys.push(key.parse::<PrivateKeySigner>().map_err(|e| Error::Kit {
                         message: format!("anvil printed an unreadable dev key: {e}"),
-                    }
-                })?),
+                    })?)
+                }
                 Ok(Line::Listening(addr)) => break addr,
                 Err(_) => {
                     let _ = child.kill();

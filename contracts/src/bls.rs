@@ -57,8 +57,10 @@ pub fn g2_to_eip2537(signature: &Signature) -> [u8; 256] {
 
 /// Decompresses a signature and checks it is a G2 subgroup point.
 pub fn parse_signature(signature: &SignatureBytes) -> Result<Signature> {
-    Signature::sig_validate(signature.as_slice(), true).map_err(|_| Error::InvalidSignatureEncoding {
-        signature: *signature,
+    Signature::sig_validate(signature.as_slice(), true).map_err(|_| {
+        Error::InvalidSignatureEncoding {
+            signature: *signature,
+        }
     })
 }
 

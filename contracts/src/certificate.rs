@@ -135,10 +135,7 @@ pub fn verify_offchain(
         }
     }
     let unknown = Rejection::UnknownCommittee { committee_id };
-    let epoch = ctx
-        .committees
-        .get(committee_id as usize)
-        .ok_or(unknown)?;
+    let epoch = ctx.committees.get(committee_id as usize).ok_or(unknown)?;
     let not_for_frame = Rejection::CommitteeNotForFrame {
         committee_id,
         frame: report.frame,

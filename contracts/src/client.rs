@@ -331,8 +331,12 @@ impl Oracle {
         certificate: &QuorumCertificate,
         committee_id: u32,
     ) -> Result<TxOutcome> {
-        self.submit(&Submission::from_certificate(report, certificate, committee_id)?)
-            .await
+        self.submit(&Submission::from_certificate(
+            report,
+            certificate,
+            committee_id,
+        )?)
+        .await
     }
 
     /// Submits a prepared submission as it is.
@@ -455,7 +459,11 @@ pub struct Shares {
 
 impl Shares {
     /// Deploys `PoolShares` reading `oracle`, administered by `admin`.
-    pub async fn deploy(chain: &Chain, oracle: Address, admin: Address) -> Result<(Self, TxOutcome)> {
+    pub async fn deploy(
+        chain: &Chain,
+        oracle: Address,
+        admin: Address,
+    ) -> Result<(Self, TxOutcome)> {
         let builder = PoolShares::deploy_builder(&chain.provider, oracle, admin);
         let receipt =
             transact::<_, PoolShares::PoolSharesErrors>("deploy PoolShares", builder).await?;

@@ -97,7 +97,9 @@ pub enum Rejection {
     #[error("the caller is not the admin")]
     NotAdmin,
     /// Committee size or quorum out of range.
-    #[error("committee of {size} with quorum {quorum} is invalid (1 <= size <= 256, size/2 < quorum <= size)")]
+    #[error(
+        "committee of {size} with quorum {quorum} is invalid (1 <= size <= 256, size/2 < quorum <= size)"
+    )]
     InvalidCommittee {
         /// Size.
         size: U256,
@@ -131,7 +133,9 @@ pub enum Rejection {
         cumulative: U256,
     },
     /// Nothing beyond what was already paid.
-    #[error("operator {operator_id}: cumulative {cumulative} does not exceed the {claimed} already paid")]
+    #[error(
+        "operator {operator_id}: cumulative {cumulative} does not exceed the {claimed} already paid"
+    )]
     NothingToClaim {
         /// Operator id.
         operator_id: U256,
@@ -299,7 +303,9 @@ pub enum Error {
         second: usize,
     },
     /// Committee size or quorum out of range.
-    #[error("a committee of {size} members with quorum {quorum} is invalid (1 <= size <= 256, size/2 < quorum <= size)")]
+    #[error(
+        "a committee of {size} members with quorum {quorum} is invalid (1 <= size <= 256, size/2 < quorum <= size)"
+    )]
     InvalidCommittee {
         /// Members.
         size: usize,
@@ -313,7 +319,9 @@ pub enum Error {
         signature: types::SignatureBytes,
     },
     /// The certificate is for another report.
-    #[error("the certificate (frame {cert_frame}, root {cert_root}) is not for the report (frame {frame}, root {root})")]
+    #[error(
+        "the certificate (frame {cert_frame}, root {cert_root}) is not for the report (frame {frame}, root {root})"
+    )]
     CertificateMismatch {
         /// Certificate frame.
         cert_frame: u64,

@@ -25,11 +25,15 @@ pub mod certificate;
 pub mod client;
 mod error;
 pub mod report;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use bls::{Committee, Member, prove_possession};
 pub use certificate::{
     ChainBinding, CommitteeEpoch, OracleState, QuorumCertificate, VerifierContext, verify_offchain,
 };
-pub use client::{Anchor, Chain, ClaimOutcome, Oracle, OracleParams, Shares, Submission, TxOutcome};
+pub use client::{
+    Anchor, Chain, ClaimOutcome, Oracle, OracleParams, Shares, Submission, TxOutcome,
+};
 pub use error::{Error, Rejection, Result};
 pub use report::EncodedReport;

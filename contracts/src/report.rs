@@ -54,10 +54,7 @@ impl EncodedReport {
             firstEpoch: ssz.first_epoch.tree_hash_root(),
             lastEpoch: ssz.last_epoch.tree_hash_root(),
             durationSeconds: ssz.duration_seconds.tree_hash_root(),
-            assignmentsAndProtocolBps: h(
-                ssz.assignments_root,
-                ssz.protocol_bps.tree_hash_root(),
-            ),
+            assignmentsAndProtocolBps: h(ssz.assignments_root, ssz.protocol_bps.tree_hash_root()),
             pooledBeforeAndAfter: h(
                 ssz.pooled_before_wei.tree_hash_root(),
                 ssz.pooled_after_wei.tree_hash_root(),
@@ -67,10 +64,7 @@ impl EncodedReport {
                     ssz.apr_ppm.tree_hash_root(),
                     ssz.cl_balance_base_gwei.tree_hash_root(),
                 ),
-                h(
-                    ssz.totals.tree_hash_root(),
-                    ssz.operators.tree_hash_root(),
-                ),
+                h(ssz.totals.tree_hash_root(), ssz.operators.tree_hash_root()),
             ),
         };
         Ok(Self {
@@ -106,6 +100,9 @@ pub fn root_from_parts(fields: &ReportFields, witness: &ReportWitness) -> Hash25
         h(l256(fields.rate), l256(fields.sharesMinted)),
         witness.pooledBeforeAndAfter,
     );
-    let n16to23 = h(witness.aprBaseTotalsOperators, h(h(fields.rewardsRoot, z), z1));
+    let n16to23 = h(
+        witness.aprBaseTotalsOperators,
+        h(h(fields.rewardsRoot, z), z1),
+    );
     h(h(h(n0to3, n4to7), h(n8to11, n12to15)), h(n16to23, z3))
 }

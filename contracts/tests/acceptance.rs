@@ -51,7 +51,11 @@ async fn run(setup: &Setup, case: Case) {
             assert_eq!(state.last_report_root, root, "{}", case.name);
             assert_eq!(state.next_frame, case.report.frame + 1, "{}", case.name);
             assert_eq!(state.rate, case.report.rate, "{}", case.name);
-            assert_eq!(state.rewards_root, case.report.rewards_root, "{}", case.name);
+            assert_eq!(
+                state.rewards_root, case.report.rewards_root,
+                "{}",
+                case.name
+            );
             assert!(tx.gas_used > 0);
         }
         (Expect::Reject(expected), Err(off), Err(Error::Rejected(on))) => {
@@ -59,7 +63,10 @@ async fn run(setup: &Setup, case: Case) {
             assert_eq!(&on, expected, "{}: contract verdict", case.name);
         }
         (expect, off, on) => {
-            panic!("{}: expected {expect:?}, off-chain {off:?}, contract {on:?}", case.name)
+            panic!(
+                "{}: expected {expect:?}, off-chain {off:?}, contract {on:?}",
+                case.name
+            )
         }
     }
 }
@@ -102,7 +109,11 @@ async fn every_branch_agrees_with_the_offchain_verdict() {
     let outsider = {
         let mut secrets: Vec<_> = setup.secrets[0][..4].to_vec();
         secrets.push(common::secret(5_000));
-        common::aggregate(&secrets, &first(5), common::chain_binding().signing_root(root1))
+        common::aggregate(
+            &secrets,
+            &first(5),
+            common::chain_binding().signing_root(root1),
+        )
     };
     let reject = Expect::Reject;
     let cases = vec![
@@ -380,8 +391,13 @@ async fn malformed_signature_points_are_refused() {
     let setup = Setup::new(&[(0, 4, 3)]).await;
     let reports = common::reports(10, 1, 0);
     let r1 = &reports[0].report;
-    let good = Submission::new(r1, 0, mask(&first(3)), &setup.sign(0, &first(3), reports[0].root))
-        .expect("submission");
+    let good = Submission::new(
+        r1,
+        0,
+        mask(&first(3)),
+        &setup.sign(0, &first(3), reports[0].root),
+    )
+    .expect("submission");
     // Not on the curve: one coordinate changed.
     let mut off_curve = good.clone();
     off_curve.signature[255] ^= 1;
@@ -401,5 +417,9 @@ async fn malformed_signature_points_are_refused() {
             other => panic!("{name}: expected InvalidSignature, got {other:?}"),
         }
     }
-    setup.oracle.submit(&good).await.expect("the intact one is accepted");
+    setup
+        .oracle
+        .submit(&good)
+        .await
+        .expect("the intact one is accepted");
 }

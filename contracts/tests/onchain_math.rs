@@ -29,7 +29,8 @@ async fn hash_to_g2_signing_root_and_report_root_match_offchain() {
         messages.push(alloy::primitives::keccak256([i]));
     }
     for m in &messages {
-        let expected = g2_serialized_to_eip2537(&signer::bls::hash_to_g2(m.as_slice(), SIGNATURE_DST));
+        let expected =
+            g2_serialized_to_eip2537(&signer::bls::hash_to_g2(m.as_slice(), SIGNATURE_DST));
         let onchain = oracle.hash_to_g2(*m).await.expect("hashToG2");
         assert_eq!(onchain, expected.to_vec(), "hash_to_g2({m})");
     }
@@ -38,7 +39,10 @@ async fn hash_to_g2_signing_root_and_report_root_match_offchain() {
     let spec = ChainSpec::minimal();
     for report in common::reports(10, 2, 0) {
         let expected = report_signing_root(&spec, common::GVR, report.root);
-        assert_eq!(oracle.signing_root(report.root).await.expect("signingRoot"), expected);
+        assert_eq!(
+            oracle.signing_root(report.root).await.expect("signingRoot"),
+            expected
+        );
         assert_eq!(common::chain_binding().signing_root(report.root), expected);
     }
 
@@ -47,7 +51,10 @@ async fn hash_to_g2_signing_root_and_report_root_match_offchain() {
         for envelope in common::reports(operators, 2, 3) {
             let encoded = EncodedReport::new(&envelope.report).expect("encode");
             assert_eq!(encoded.root, envelope.root);
-            assert_eq!(root_from_parts(&encoded.fields, &encoded.witness), envelope.root);
+            assert_eq!(
+                root_from_parts(&encoded.fields, &encoded.witness),
+                envelope.root
+            );
             assert_eq!(
                 oracle.report_root(&encoded).await.expect("reportRoot"),
                 envelope.root,
