@@ -4,7 +4,7 @@
 //!
 //! Invariant: a submission is sent only when its certificate is for the report being sent
 //! ([`Submission::from_certificate`]); a mined but reverted transaction is replayed with
-//! `eth_call` at its block to name the reason (e.g. another member's submission of the same
+//! `eth_call` on the state before its block to name the reason (e.g. another member's submission of the same
 //! frame landed first: `StaleFrame`).
 
 use alloy::contract::{CallBuilder, CallDecoder};
@@ -65,7 +65,7 @@ impl Chain {
             .await
             .map_err(|source| Error::Rpc {
                 call: "eth_getBalance",
-                source,
+                source: Box::new(source),
             })
     }
 
@@ -81,14 +81,14 @@ impl Chain {
             .await
             .map_err(|source| Error::Rpc {
                 call: "transfer",
-                source,
+                source: Box::new(source),
             })?;
         let receipt = pending
             .get_receipt()
             .await
             .map_err(|source| Error::Pending {
                 call: "transfer",
-                source,
+                source: Box::new(source),
             })?;
         let outcome = TxOutcome::from_receipt(&receipt);
         if !receipt.status() {
@@ -132,13 +132,19 @@ where
 {
     let decode = |source: alloy::contract::Error| match source.as_decoded_interface_error::<E>() {
         Some(e) => Error::Rejected(e.into()),
-        None => Error::Contract { call: name, source },
+        None => Error::Contract {
+            call: name,
+            source: Box::new(source),
+        },
     };
     let pending = call.send().await.map_err(decode)?;
     let receipt = pending
         .get_receipt()
         .await
-        .map_err(|source| Error::Pending { call: name, source })?;
+        .map_err(|source| Error::Pending {
+            call: name,
+            source: Box::new(source),
+        })?;
     if receipt.status() {
         return Ok(receipt);
     }
@@ -356,7 +362,12 @@ impl Oracle {
     /// The oracle's state.
     pub async fn state(&self) -> Result<OracleState> {
         let c = self.contract();
-        let err = |call| move |source| Error::Contract { call, source };
+        let err = |call| {
+            move |source| Error::Contract {
+                call,
+                source: Box::new(source),
+            }
+        };
         Ok(OracleState {
             last_report_root: c
                 .lastReportRoot()
@@ -383,7 +394,7 @@ impl Oracle {
             .await
             .map_err(|source| Error::Contract {
                 call: "committeeCount",
-                source,
+                source: Box::new(source),
             })?;
         let mut out = Vec::with_capacity(count as usize);
         for id in 0..count {
@@ -393,7 +404,7 @@ impl Oracle {
                 .await
                 .map_err(|source| Error::Contract {
                     call: "committee",
-                    source,
+                    source: Box::new(source),
                 })?;
             out.push((r.fromFrame, r.size, r.quorum));
         }
@@ -408,7 +419,7 @@ impl Oracle {
             .await
             .map_err(|source| Error::Contract {
                 call: "reportRoot",
-                source,
+                source: Box::new(source),
             })
     }
 
@@ -420,7 +431,7 @@ impl Oracle {
             .await
             .map_err(|source| Error::Contract {
                 call: "signingRoot",
-                source,
+                source: Box::new(source),
             })
     }
 
@@ -433,7 +444,7 @@ impl Oracle {
             .await
             .map_err(|source| Error::Contract {
                 call: "hashToG2",
-                source,
+                source: Box::new(source),
             })?;
         Ok(point.to_vec())
     }
@@ -535,7 +546,7 @@ impl Shares {
             .await
             .map_err(|source| Error::Contract {
                 call: "claimed",
-                source,
+                source: Box::new(source),
             })
     }
 
@@ -547,7 +558,7 @@ impl Shares {
             .await
             .map_err(|source| Error::Contract {
                 call: "exchangeRate",
-                source,
+                source: Box::new(source),
             })
     }
 }

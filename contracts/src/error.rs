@@ -258,7 +258,7 @@ pub enum Error {
         call: &'static str,
         /// The cause.
         #[source]
-        source: alloy::contract::Error,
+        source: Box<alloy::contract::Error>,
     },
     /// A provider call failed.
     #[error("RPC {call} failed: {source}")]
@@ -267,7 +267,7 @@ pub enum Error {
         call: &'static str,
         /// The cause.
         #[source]
-        source: alloy::transports::TransportError,
+        source: Box<alloy::transports::TransportError>,
     },
     /// A receipt could not be obtained for a sent transaction.
     #[error("waiting for the receipt of {call} failed: {source}")]
@@ -276,7 +276,7 @@ pub enum Error {
         call: &'static str,
         /// The cause.
         #[source]
-        source: alloy::providers::PendingTransactionError,
+        source: Box<alloy::providers::PendingTransactionError>,
     },
     /// A public key of the committee is not a valid BLS key.
     #[error("committee member {index}: invalid public key {public_key}")]

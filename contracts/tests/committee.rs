@@ -4,7 +4,6 @@
 
 mod common;
 
-use alloy::sol_types::SolInterface;
 use common::{Setup, mask};
 use contracts::bindings::PoolOracle;
 use contracts::{Committee, Error, Member, Oracle, Rejection, Submission, prove_possession};
