@@ -4,8 +4,8 @@
 //!
 //! Invariant: a submission is sent only when its certificate is for the report being sent
 //! ([`Submission::from_certificate`]); a mined but reverted transaction is replayed with
-//! `eth_call` on the state before its block to name the reason (e.g. another member's submission of the same
-//! frame landed first: `StaleFrame`).
+//! `eth_call` on the state after its block to name the reason (e.g. another member's
+//! submission of the same frame landed first: `StaleFrame`).
 
 use alloy::contract::{CallBuilder, CallDecoder};
 use alloy::eips::BlockId;
@@ -149,8 +149,9 @@ where
         return Ok(receipt);
     }
     let tx_hash = receipt.transaction_hash;
-    // Replay at the parent state of the block to name the reason.
-    let block = receipt.block_number.unwrap_or_default().saturating_sub(1);
+    // Replay on the state after its block: a transaction that passed estimation and reverted
+    // lost a race inside that block (e.g. another member's submission of the same frame).
+    let block = receipt.block_number.unwrap_or_default();
     match call.block(BlockId::number(block)).call().await {
         Err(e) => Err(decode(e)),
         Ok(_) => Err(Error::Reverted { tx_hash }),
@@ -385,6 +386,36 @@ impl Oracle {
         })
     }
 
+    /// The reports accepted from block `from_block` on, in order (`ReportAccepted` events).
+    pub async fn accepted_reports(&self, from_block: u64) -> Result<Vec<AcceptedReport>> {
+        let contract = self.contract();
+        let logs = contract
+            .ReportAccepted_filter()
+            .from_block(from_block)
+            .query()
+            .await
+            .map_err(|source| Error::Contract {
+                call: "ReportAccepted logs",
+                source: Box::new(source),
+            })?;
+        Ok(logs
+            .into_iter()
+            .map(|(e, log)| AcceptedReport {
+                frame: e.frame,
+                root: e.root,
+                reference_slot: e.referenceSlot,
+                rate: e.rate,
+                share_supply: e.shareSupply,
+                shares_minted: e.sharesMinted,
+                rewards_root: e.rewardsRoot,
+                committee_id: e.committeeId,
+                signers: e.signers,
+                tx_hash: log.transaction_hash.unwrap_or_default(),
+                block_number: log.block_number.unwrap_or_default(),
+            })
+            .collect())
+    }
+
     /// The committees set so far: `(from_frame, size, quorum)` by id.
     pub async fn committees(&self) -> Result<Vec<(u64, u16, u16)>> {
         let c = self.contract();
@@ -448,6 +479,33 @@ impl Oracle {
             })?;
         Ok(point.to_vec())
     }
+}
+
+/// A report the oracle accepted (its `ReportAccepted` event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedReport {
+    /// Frame.
+    pub frame: u64,
+    /// `hash_tree_root(PoolReport)`.
+    pub root: Hash256,
+    /// Reference slot.
+    pub reference_slot: u64,
+    /// New rate.
+    pub rate: U256,
+    /// Share supply the report used.
+    pub share_supply: U256,
+    /// Shares minted for fees.
+    pub shares_minted: U256,
+    /// Rewards Merkle root.
+    pub rewards_root: Hash256,
+    /// The committee (membership epoch) that certified it.
+    pub committee_id: u32,
+    /// Who signed.
+    pub signers: U256,
+    /// The transaction.
+    pub tx_hash: Hash256,
+    /// Its block.
+    pub block_number: u64,
 }
 
 /// A claim's result.

@@ -423,3 +423,70 @@ async fn malformed_signature_points_are_refused() {
         .await
         .expect("the intact one is accepted");
 }
+
+/// Two members submit the same frame and both transactions land in one block: both pass
+/// estimation, one is accepted, the other reverts on-chain and the client names the reason from
+/// the state after the block (`StaleFrame`); the events list the accepted report once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_submission_race_is_named() {
+    use alloy::providers::Provider;
+
+    if !common::kit("acceptance::a_lost_submission_race_is_named") {
+        return;
+    }
+    let setup = Setup::new(&[(0, 4, 3)]).await;
+    let other = contracts::Chain::connect(setup.anvil.endpoint(), setup.anvil.signer(2));
+    let oracle_b = Oracle::at(&other, setup.oracle.address());
+    let reports = common::reports(10, 1, 0);
+    let e1 = &reports[0];
+    let signers = first(3);
+    let sig = setup.sign(0, &signers, e1.root);
+    let submission = Submission::new(&e1.report, 0, mask(&signers), &sig).expect("submission");
+    let provider = setup.admin.provider().clone();
+    let _: serde_json::Value = provider
+        .raw_request("evm_setAutomine".into(), (false,))
+        .await
+        .expect("automine off");
+    let miner = async {
+        // Bounded: up to 600 polls for both transactions to reach the pool, then one block.
+        for _ in 0..600 {
+            let status: serde_json::Value = provider
+                .raw_request("txpool_status".into(), ())
+                .await
+                .expect("txpool_status");
+            if status["pending"].as_str() == Some("0x2") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let _: serde_json::Value = provider
+            .raw_request("evm_mine".into(), ())
+            .await
+            .expect("evm_mine");
+    };
+    let (a, b, ()) = tokio::join!(
+        setup.oracle.submit(&submission),
+        oracle_b.submit(&submission),
+        miner
+    );
+    let (won, lost) = match (a, b) {
+        (Ok(won), Err(lost)) | (Err(lost), Ok(won)) => (won, lost),
+        other => panic!("expected one acceptance and one refusal, got {other:?}"),
+    };
+    match lost {
+        Error::Rejected(Rejection::StaleFrame {
+            frame: 1,
+            next_frame: 2,
+        }) => {}
+        other => panic!("expected StaleFrame, got {other:?}"),
+    }
+    let accepted = setup.oracle.accepted_reports(0).await.expect("events");
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0].frame, 1);
+    assert_eq!(accepted[0].root, e1.root);
+    assert_eq!(accepted[0].rate, e1.report.rate);
+    assert_eq!(accepted[0].rewards_root, e1.report.rewards_root);
+    assert_eq!(accepted[0].signers, mask(&signers));
+    assert_eq!(accepted[0].tx_hash, won.tx_hash);
+    assert_eq!(accepted[0].block_number, won.block_number);
+}
