@@ -54,8 +54,15 @@ cmd_install() {
   fi
   [[ "$(uname -m)" == "x86_64" && "$(uname -s)" == "Linux" ]] \
     || die "the pinned Foundry packages are for linux x86_64"
-  log "installing the EVM kit (anvil, forge 1.7.1, solc-js) into $CACHE"
   mkdir -p "$CACHE"
+  # One installer at a time (tests start several at once); the others wait, then find it done.
+  exec 9>"$CACHE.lock"
+  flock 9
+  if installed; then
+    log "EVM kit already installed in $CACHE"
+    return 0
+  fi
+  log "installing the EVM kit (anvil, forge 1.7.1, solc-js) into $CACHE"
   rm -f "$MARKER"
   cp "$KIT/package.json" "$KIT/package-lock.json" "$CACHE/"
   (cd "$CACHE" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $CACHE"

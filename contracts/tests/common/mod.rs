@@ -26,10 +26,15 @@ fn repo_root() -> PathBuf {
 /// Installs the EVM kit (idempotent). `false` (after a loud SKIPPED line) when it cannot be
 /// installed outside CI; under `CI=true` a failure panics.
 pub(crate) fn kit(test: &str) -> bool {
-    let status = Command::new("bash")
-        .arg(repo_root().join("scripts/evm.sh"))
-        .arg("install")
-        .status();
+    // One install per test binary (the script also locks against other processes).
+    static INSTALL: std::sync::OnceLock<std::io::Result<std::process::ExitStatus>> =
+        std::sync::OnceLock::new();
+    let status = INSTALL.get_or_init(|| {
+        Command::new("bash")
+            .arg(repo_root().join("scripts/evm.sh"))
+            .arg("install")
+            .status()
+    });
     let ok = status.as_ref().is_ok_and(|s| s.success());
     if ok {
         return true;
