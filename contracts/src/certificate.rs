@@ -167,6 +167,8 @@ pub fn verify_offchain(
             quorum: U256::from(committee.quorum()),
         });
     }
+    // A report that cannot be encoded (more operators than the SSZ list holds) has no root any
+    // certificate could sign, and cannot be submitted at all.
     let root = report.root().map_err(|_| Rejection::InvalidSignature)?;
     let message = ctx.chain.signing_root(root);
     let signature = parse_signature(signature).map_err(|_| Rejection::InvalidSignature)?;
