@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
     /// Recompute a report from a beacon node and compare it field by field.
-    Verify(VerifyArgs),
+    Verify(Box<VerifyArgs>),
 }
 
 /// How the verification is printed.
