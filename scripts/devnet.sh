@@ -214,7 +214,8 @@ reported_frames() {
 }
 
 # Fetches the canonical report of frame $1 and runs `poolvc report verify` on it (in the
-# background: recomputing takes a few seconds); prints the verdict lines.
+# background: recomputing takes a few seconds; at the lowest CPU priority, so that the beacon
+# node and poolvc's duties keep the cores); prints the verdict lines.
 verify_report() {
   local frame="$1" run_dir="$2" reports_url="$3" verify_cmd="$4"
   local file="$run_dir/reports/report-$frame.json"
@@ -228,7 +229,7 @@ verify_report() {
   fi
   log "report of frame $frame: verifying it ($verify_cmd $file)"
   # shellcheck disable=SC2086 # the command line is split on purpose (no spaces in its parts)
-  setsid bash -c '{ "$@" 2>"$0.log" || echo "verification failed (exit $?; details in $0.log)"; } \
+  setsid bash -c '{ nice -n 19 "$@" 2>"$0.log" || echo "verification failed (exit $?; details in $0.log)"; } \
     | sed "s/^/[devnet]   /" >&2' "$file.verify" $verify_cmd "$file" &
   VERIFY+=($!)
 }
