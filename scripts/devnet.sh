@@ -303,12 +303,15 @@ cmd_run() {
     >"$run_dir/beacon.log" 2>&1 &
   PIDS+=($!)
   # poolvc waits for the REST API and must run before genesis: with no block for an epoch the
-  # peerless node believes it is syncing and refuses duties for good.
+  # peerless node believes it is syncing and refuses duties for good. No doppelganger wait:
+  # the chain and the keys are this run's own (before genesis poolvc would release the keys at
+  # once anyway, but a busy machine can bring Lodestar's API up after genesis, and holding
+  # every key for two epochs would stall the chain for good).
   local reports_port=$((rest_port + 1)) metrics_port=$((rest_port + 2))
   setsid "$poolvc" run --datadir "$run_dir/poolvc" \
     --beacon-nodes "http://127.0.0.1:$rest_port" \
     --keystores "$run_dir/keys" --secrets "$run_dir/secrets" \
-    --registry "$run_dir/registry.toml" --graffiti "poolvc devnet" \
+    --registry "$run_dir/registry.toml" --graffiti "poolvc devnet" --doppelganger-epochs 0 \
     --oracle-keystore "$oracle_keystore" --oracle-password-file "$oracle_password" \
     --reports --reports-port "$reports_port" --metrics --metrics-port "$metrics_port" \
     >"$run_dir/poolvc.out" 2>"$run_dir/poolvc.log" &

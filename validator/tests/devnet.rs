@@ -141,6 +141,11 @@ async fn poolvc_runs_a_lodestar_devnet() {
             "--keymanager",
             "--keymanager-port",
             &keymanager_port,
+            // The keys are this run's own; a busy machine may bring the node's API up after
+            // genesis, and holding every key for two epochs would stall the peerless chain.
+            // Doppelganger protection is checked with the second instance below.
+            "--doppelganger-epochs",
+            "0",
         ],
     );
     net.wait_ready(Duration::from_secs(60)).await;
