@@ -144,6 +144,8 @@ cmd_beacon() {
 PIDS=()
 AUX=()
 VERIFY=()
+# `poolvc report verify` with every option but the report file.
+VERIFY_CMD=()
 cleanup() {
   local status=$?
   trap - INT TERM EXIT
@@ -217,7 +219,7 @@ reported_frames() {
 # background: recomputing takes a few seconds; at the lowest CPU priority, so that the beacon
 # node and poolvc's duties keep the cores); prints the verdict lines.
 verify_report() {
-  local frame="$1" run_dir="$2" reports_url="$3" verify_cmd="$4"
+  local frame="$1" run_dir="$2" reports_url="$3"
   local file="$run_dir/reports/report-$frame.json"
   if ! command -v curl >/dev/null; then
     log "report of frame $frame: install curl to have it verified here"
@@ -227,10 +229,9 @@ verify_report() {
     log "report of frame $frame: not served yet by the reports API"
     return 0
   fi
-  log "report of frame $frame: verifying it ($verify_cmd $file)"
-  # shellcheck disable=SC2086 # the command line is split on purpose (no spaces in its parts)
+  log "report of frame $frame: verifying it ($(printf '%q ' "${VERIFY_CMD[@]}" "$file"))"
   setsid bash -c '{ nice -n 19 "$@" 2>"$0.log" || echo "verification failed (exit $?; details in $0.log)"; } \
-    | sed "s/^/[devnet]   /" >&2' "$file.verify" $verify_cmd "$file" &
+    | sed "s/^/[devnet]   /" >&2' "$file.verify" "${VERIFY_CMD[@]}" "$file" &
   VERIFY+=($!)
 }
 
@@ -320,7 +321,8 @@ cmd_run() {
   log "genesis at $(date -d "@$genesis_time" '+%T'); epochs last 16 s; finality expected about 90 s after genesis;"
   log "the first report (frame 0: epochs 1-4) about 130 s after genesis, then one every 64 s"
   local beacon_url="http://127.0.0.1:$rest_port" reports_url="http://127.0.0.1:$reports_port"
-  local verify_cmd="$poolvc report verify --beacon-node $beacon_url --pool-api $reports_url --registry $run_dir/registry.toml --oracle-pubkey $oracle_pubkey"
+  VERIFY_CMD=("$poolvc" report verify --beacon-node "$beacon_url" --pool-api "$reports_url"
+    --registry "$run_dir/registry.toml" --oracle-pubkey "$oracle_pubkey")
   log "------------------------------------------------------------------------------"
   log "where to look"
   log "  dashboard    $reports_url/dashboard/"
@@ -331,7 +333,7 @@ cmd_run() {
   log "               (signs the pool's final reports; devnet only; keystore and password in $run_dir/oracle/)"
   log "verify a report (frame N) from the beacon node alone, signature included:"
   log "  curl -s $reports_url/pool/v1/reports/N/canonical > report-N.json"
-  log "  $verify_cmd report-N.json"
+  log "  $(printf '%q ' "${VERIFY_CMD[@]}")report-N.json"
   log "------------------------------------------------------------------------------"
   setsid bash -c 'tail -n +1 -F "$1" 2>/dev/null \
     | grep --line-buffered -E "epoch summary|validator client started|oracle key loaded|pool report|registry reloaded|ERROR|doppelganger"' \
@@ -371,7 +373,7 @@ cmd_run() {
     for frame in $(reported_frames "$run_dir/poolvc.log"); do
       [[ "$verified" == *" $frame "* ]] && continue
       verified+="$frame "
-      verify_report "$frame" "$run_dir" "$reports_url" "$verify_cmd"
+      verify_report "$frame" "$run_dir" "$reports_url"
     done
     if [[ -n "$duration" && $(( SECONDS - started )) -ge "$duration" ]]; then
       log "duration of ${duration}s reached"
