@@ -6,10 +6,6 @@
 //! the EL values recorded at block production. Without either, the snapshots are taken from
 //! the registry file (right when the registry did not change during the covered frames; the
 //! comparison of `assignments_root` tells).
-//!
-//! With `--oracle-pubkey`, the report's oracle signature (`--signature`, else the pool's
-//! reports API) must also verify over the report's signing root on the beacon node's chain
-//! (`docs/accounting.md`, report signing); a missing or invalid signature fails the check.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,11 +17,9 @@ use pool_registry::ledger::ElBlockValue;
 use pool_registry::report::FrameReport;
 use pool_registry::{FrameSnapshot, Registry};
 use serde::de::DeserializeOwned;
-use types::{
-    ChainSpec, EthSpec, Hash256, MainnetEthSpec, MinimalEthSpec, Preset, PublicKeyBytes,
-    SignatureBytes,
-};
+use types::{EthSpec, Hash256, MainnetEthSpec, MinimalEthSpec, Preset};
 
+use super::report_signature;
 use crate::accounting::verify::{Verification, VerifyInputs, recompute};
 use crate::beacon_node::{BeaconNodeClient, BeaconNodeFallback, FallbackConfig, Timeouts};
 use crate::error::{Error, Result};
@@ -77,108 +71,13 @@ pub struct VerifyArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
     /// The oracle public key the report must be signed with: its signature (`--signature`,
-    /// else read from `--pool-api`) is verified too, and a missing or invalid one fails.
+    /// else read from `--pool-api`) is verified over the report's signing root on the beacon
+    /// node's chain too, and a missing or invalid one fails (`super::report_signature`).
     #[arg(long)]
-    pub oracle_pubkey: Option<PublicKeyBytes>,
+    pub oracle_pubkey: Option<types::PublicKeyBytes>,
     /// The report's oracle signature (hex), for `--oracle-pubkey` without `--pool-api`.
     #[arg(long, requires = "oracle_pubkey")]
-    pub signature: Option<SignatureBytes>,
-}
-
-/// The outcome of a report's signature check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SignatureOutcome {
-    /// It verifies with the oracle key over the report's signing root on this chain.
-    Valid,
-    /// It does not verify (another key, another report, another chain, or not a signature).
-    Invalid,
-    /// The report carries no signature.
-    Missing,
-}
-
-/// A report's signature check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SignatureCheck {
-    /// The key it was checked against.
-    pub oracle: PublicKeyBytes,
-    /// The outcome.
-    pub outcome: SignatureOutcome,
-    /// Whether the pool stored the report as withheld (never signed).
-    pub withheld: bool,
-}
-
-/// Checks `signature` over the signing root of the report with root `root` on the chain of
-/// `genesis_validators_root`, against `oracle`.
-pub fn check_report_signature(
-    spec: &ChainSpec,
-    genesis_validators_root: Hash256,
-    root: Hash256,
-    signature: Option<&SignatureBytes>,
-    oracle: &PublicKeyBytes,
-) -> SignatureOutcome {
-    let Some(signature) = signature else {
-        return SignatureOutcome::Missing;
-    };
-    let (Ok(key), Ok(signature)) = (
-        signer::bls::PublicKey::from_bytes(oracle.as_slice()),
-        signer::bls::Signature::from_bytes(signature.as_slice()),
-    ) else {
-        return SignatureOutcome::Invalid;
-    };
-    let signing_root =
-        pool_registry::report::report_signing_root(spec, genesis_validators_root, root);
-    if key.verify(signing_root.as_slice(), &signature) {
-        SignatureOutcome::Valid
-    } else {
-        SignatureOutcome::Invalid
-    }
-}
-
-/// The signature and status the reports API serves for a report.
-#[derive(serde::Deserialize)]
-struct ServedSignature {
-    signature: Option<SignatureBytes>,
-    status: String,
-}
-
-/// Finds the report's signature (given, or from the reports API) and checks it.
-async fn signature_check(
-    args: &VerifyArgs,
-    oracle: &PublicKeyBytes,
-    spec: &ChainSpec,
-    genesis_validators_root: Hash256,
-    root: Hash256,
-) -> Result<SignatureCheck> {
-    let (signature, withheld) = match (&args.signature, &args.pool_api) {
-        (Some(signature), _) => (Some(*signature), false),
-        (None, Some(api)) => {
-            let http = reqwest::Client::builder()
-                .timeout(Duration::from_secs(args.timeout_secs))
-                .build()
-                .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
-            let served: ServedSignature =
-                get_api(&http, api, &format!("pool/v1/reports/by-root/{root}")).await?;
-            (served.signature, served.status == "withheld")
-        }
-        (None, None) => {
-            return Err(Error::Config(
-                "--oracle-pubkey needs the report's signature: give --signature or --pool-api"
-                    .into(),
-            ));
-        }
-    };
-    Ok(SignatureCheck {
-        oracle: *oracle,
-        outcome: check_report_signature(
-            spec,
-            genesis_validators_root,
-            root,
-            signature.as_ref(),
-            oracle,
-        ),
-        withheld,
-    })
+    pub signature: Option<types::SignatureBytes>,
 }
 
 fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
@@ -322,34 +221,25 @@ async fn gather(
 /// Runs `poolvc report verify`; `Ok(true)` when the report matches (and, with
 /// `--oracle-pubkey`, its signature verifies).
 pub async fn verify(args: &VerifyArgs) -> Result<bool> {
-    if args.oracle_pubkey.is_some() && args.signature.is_none() && args.pool_api.is_none() {
-        return Err(Error::Config(
-            "--oracle-pubkey needs the report's signature: give --signature or --pool-api".into(),
-        ));
-    }
+    report_signature::check_args(args)?;
     let report: FrameReport = read_json(&args.report)?;
     let registry = Registry::load(&args.registry)?;
     let timeouts = Timeouts::uniform(Duration::from_secs(args.timeout_secs));
     let client = BeaconNodeClient::new(&args.beacon_node, timeouts)?;
     let genesis = client.get_genesis().await?;
     let spec = client.get_config_spec().await?;
-    let gvr = genesis.genesis_validators_root;
+    let signing = (spec.clone(), genesis.genesis_validators_root);
     let outcome = match spec.preset_base {
         Preset::Mainnet => {
-            run::<MainnetEthSpec>(args, report, &registry, client, genesis, spec.clone()).await?
+            run::<MainnetEthSpec>(args, report, &registry, client, genesis, spec).await?
         }
         Preset::Minimal => {
-            run::<MinimalEthSpec>(args, report, &registry, client, genesis, spec.clone()).await?
+            run::<MinimalEthSpec>(args, report, &registry, client, genesis, spec).await?
         }
     };
-    let signature = match &args.oracle_pubkey {
-        Some(oracle) => {
-            Some(signature_check(args, oracle, &spec, gvr, outcome.published_root).await?)
-        }
-        None => None,
-    };
+    let signature = report_signature::check(args, &signing.0, signing.1, &outcome).await?;
     print(args.format, &outcome, signature.as_ref())?;
-    Ok(outcome.matches() && signature.is_none_or(|s| s.outcome == SignatureOutcome::Valid))
+    Ok(outcome.matches() && signature.is_none_or(|s| s.is_valid()))
 }
 
 async fn run<E: EthSpec>(
@@ -378,7 +268,7 @@ async fn run<E: EthSpec>(
 fn print(
     format: OutputFormat,
     outcome: &Verification,
-    signature: Option<&SignatureCheck>,
+    signature: Option<&report_signature::SignatureCheck>,
 ) -> Result<()> {
     let report = &outcome.recomputed.report;
     match format {
@@ -393,8 +283,7 @@ fn print(
                 "differences": outcome.diffs,
             });
             if let Some(check) = signature {
-                value["oracle_pubkey"] = serde_json::json!(check.oracle);
-                value["signature"] = serde_json::json!(check.outcome);
+                check.add_to_json(&mut value);
             }
             println!("{value}");
         }
@@ -422,126 +311,9 @@ fn print(
                 }
             }
             if let Some(check) = signature {
-                println!("{}", signature_line(check));
+                println!("{}", check.line());
             }
         }
     }
     Ok(())
-}
-
-/// The text line of a signature check.
-fn signature_line(check: &SignatureCheck) -> String {
-    let what = match (check.outcome, check.withheld) {
-        (SignatureOutcome::Valid, _) => "valid".to_owned(),
-        (SignatureOutcome::Invalid, _) => {
-            "INVALID: it does not verify over the report's signing root on this chain".to_owned()
-        }
-        (SignatureOutcome::Missing, true) => {
-            "MISSING: the pool withheld the report (withheld reports are never signed)".to_owned()
-        }
-        (SignatureOutcome::Missing, false) => "MISSING: the report carries none".to_owned(),
-    };
-    format!("signature by oracle {}: {what}", check.oracle)
-}
-
-#[cfg(test)]
-mod tests {
-    use pool_registry::report::{ReportSigner, report_signing_root};
-
-    use super::*;
-
-    #[test]
-    fn report_signature_checks() {
-        let spec = ChainSpec::minimal();
-        let gvr = Hash256::repeat_byte(0x42);
-        let root = Hash256::repeat_byte(0x07);
-        let key = signer::bls::SecretKey::from_bytes(&[0x11; 32]).unwrap();
-        let oracle = ReportSigner::public_key(&key);
-        let signature = key
-            .sign(report_signing_root(&spec, gvr, root).as_slice())
-            .to_bytes();
-        let check = |gvr, root, signature: Option<&SignatureBytes>, oracle: &PublicKeyBytes| {
-            check_report_signature(&spec, gvr, root, signature, oracle)
-        };
-        assert_eq!(
-            check(gvr, root, Some(&signature), &oracle),
-            SignatureOutcome::Valid
-        );
-        let other_key =
-            ReportSigner::public_key(&signer::bls::SecretKey::from_bytes(&[0x12; 32]).unwrap());
-        assert_eq!(
-            check(gvr, root, Some(&signature), &other_key),
-            SignatureOutcome::Invalid,
-            "another oracle"
-        );
-        assert_eq!(
-            check(gvr, Hash256::repeat_byte(0x08), Some(&signature), &oracle),
-            SignatureOutcome::Invalid,
-            "another report"
-        );
-        assert_eq!(
-            check(Hash256::repeat_byte(0x43), root, Some(&signature), &oracle),
-            SignatureOutcome::Invalid,
-            "another chain"
-        );
-        assert_eq!(
-            check(gvr, root, Some(&SignatureBytes::repeat_byte(0xab)), &oracle),
-            SignatureOutcome::Invalid,
-            "not a signature"
-        );
-        assert_eq!(check(gvr, root, None, &oracle), SignatureOutcome::Missing);
-        let line = signature_line(&SignatureCheck {
-            oracle,
-            outcome: SignatureOutcome::Missing,
-            withheld: true,
-        });
-        assert!(
-            line.contains("MISSING") && line.contains("withheld"),
-            "{line}"
-        );
-    }
-
-    #[test]
-    fn signature_flags_parse() {
-        use clap::Parser;
-
-        use crate::cli::{Cli, Command};
-        let key = "0xa99a76ed7796f7be22d5b7e85deeb7c5677e88e511e0b337618f8c4eb61349b4bf2d153f649f7b53359fe8b94a38e44c";
-        let base = [
-            "poolvc",
-            "report",
-            "verify",
-            "report.json",
-            "--beacon-node",
-            "http://127.0.0.1:5052",
-            "--registry",
-            "registry.toml",
-        ];
-        let parse = |extra: &[&str]| Cli::try_parse_from(base.iter().chain(extra));
-        let Ok(Cli {
-            command: Command::Report(ReportCommand::Verify(args)),
-        }) = parse(&[
-            "--oracle-pubkey",
-            key,
-            "--pool-api",
-            "http://127.0.0.1:5065",
-        ])
-        else {
-            panic!("parses");
-        };
-        assert_eq!(
-            args.oracle_pubkey.map(|k| k.to_string()).as_deref(),
-            Some(key)
-        );
-        let err = parse(&["--oracle-pubkey", "0x1234"])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("--oracle-pubkey"), "{err}");
-        let signature = format!("0x{}", "ab".repeat(96));
-        let err = parse(&["--signature", &signature]).unwrap_err().to_string();
-        assert!(
-            err.contains("--oracle-pubkey"),
-            "--signature needs it: {err}"
-        );
-    }
 }
