@@ -6,15 +6,22 @@
 # Usage:
 #   scripts/devnet.sh [run] [--validators N] [--run-dir DIR] [--rest-port PORT] [--duration SECS]
 #                           [--no-withdrawal-change]
-#       Install Lodestar (cached), build poolvc, write N interop keystores, start Lodestar with
-#       genesis ~25 s ahead, start poolvc before genesis, and print poolvc's epoch summaries
-#       (duties, inclusion, proposals, sync participation, justified/finalized) until Ctrl-C or
-#       --duration. Everything started is stopped on exit (process groups), nothing is orphaned.
+#       Install Lodestar (cached), build poolvc, write N interop keystores and a devnet oracle
+#       key, start Lodestar with genesis ~25 s ahead, start poolvc before genesis, and print
+#       poolvc's epoch summaries (duties, inclusion, proposals, sync participation,
+#       justified/finalized) until Ctrl-C or --duration (seconds; for scripted runs). Everything
+#       started is stopped on exit (process groups), nothing is orphaned.
 #       poolvc runs with the pool registry (a copy of ${POOLVC_DEVNET_REGISTRY:-
 #       scripts/devnet/registry.toml} in the run directory: edit it while running, poolvc reloads
-#       it; changes apply from the next frame), accounts every finalized epoch, prints the
-#       frame reports (4-epoch frames) and serves the reports API, the auditors' dashboard
-#       (REST port + 1) and /metrics (REST port + 2) on 127.0.0.1.
+#       it; changes apply from the next frame), accounts every finalized epoch, builds the frame
+#       reports (4-epoch frames) and signs the final ones with the oracle key, and serves the
+#       reports API, the auditors' dashboard (REST port + 1) and /metrics (REST port + 2) on
+#       127.0.0.1. The script prints these URLs, the oracle public key and the
+#       `poolvc report verify` command line, and verifies each report as it appears
+#       (recomputed from the beacon node, signature checked against the oracle key).
+#       The oracle key (RUN/oracle/: EIP-2335 keystore and random password, both 0600) is made
+#       by `poolvc keys oracle` on the first run in a run directory and kept after. It signs
+#       the pool's reports (it is not a validator key); it is a devnet key: never reuse it.
 #       Just after genesis, every validator's BLS withdrawal credentials are changed to the pool's
 #       withdrawal address (`poolvc credentials set-withdrawal-address`, the registry's address),
 #       and the script reports when the chain shows them as 0x01. --no-withdrawal-change (or
@@ -136,14 +143,17 @@ cmd_beacon() {
 
 PIDS=()
 AUX=()
+VERIFY=()
+# `poolvc report verify` with every option but the report file.
+VERIFY_CMD=()
 cleanup() {
   local status=$?
   trap - INT TERM EXIT
-  for pid in "${AUX[@]}" "${PIDS[@]}"; do
+  for pid in "${VERIFY[@]}" "${AUX[@]}" "${PIDS[@]}"; do
     # Each child leads its own process group: stop the whole group.
     kill -TERM -- "-$pid" 2>/dev/null || true
   done
-  for pid in "${AUX[@]}" "${PIDS[@]}"; do
+  for pid in "${VERIFY[@]}" "${AUX[@]}" "${PIDS[@]}"; do
     for _ in $(seq 1 100); do
       kill -0 -- "-$pid" 2>/dev/null || break
       sleep 0.1
@@ -177,6 +187,62 @@ count_execution_credentials() {
   body="$(curl -sf "http://127.0.0.1:$rest_port/eth/v1/beacon/states/head/validators" 2>/dev/null)" \
     || { echo 0; return 0; }
   grep -o '"withdrawal_credentials":"0x01' <<<"$body" | wc -l || true
+}
+
+# Prints the devnet oracle key's public key, creating the key (`poolvc keys oracle`: keystore
+# and random password, 0600) when the run directory has none yet.
+oracle_key() {
+  local poolvc="$1" run_dir="$2" keystore="$3" password="$4" hex
+  if [[ -f "$keystore" && -f "$password" ]]; then
+    hex="$(grep -o '"pubkey": *"[0-9a-fA-F]*"' "$keystore" | grep -o '[0-9a-fA-F]\{96\}')" \
+      || { log "cannot read the public key of $keystore"; return 1; }
+    log "oracle key: reusing $keystore"
+    echo "0x$hex"
+    return 0
+  fi
+  if [[ -e "$keystore" || -e "$password" ]]; then
+    log "$run_dir/oracle holds a keystore or a password but not both: remove it or use another --run-dir"
+    return 1
+  fi
+  mkdir -p "$run_dir/oracle" && chmod 700 "$run_dir/oracle"
+  log "writing a devnet oracle key (signs the pool's reports; not a validator key)"
+  "$poolvc" keys oracle --kdf pbkdf2 --keystore "$keystore" --password-file "$password" \
+    2>"$run_dir/oracle.log"
+}
+
+# Frames of the reports poolvc has logged so far (final or withheld), in order.
+reported_frames() {
+  grep -E 'pool report' "$1" 2>/dev/null | grep -oE '\bframe=[0-9]+' | cut -d= -f2 | sort -nu || true
+}
+
+# Fetches the canonical report of frame $1 and runs `poolvc report verify` on it (in the
+# background: recomputing takes a few seconds; at the lowest CPU priority, so that the beacon
+# node and poolvc's duties keep the cores); prints the verdict lines.
+verify_report() {
+  local frame="$1" run_dir="$2" reports_url="$3"
+  local file="$run_dir/reports/report-$frame.json"
+  if ! command -v curl >/dev/null; then
+    log "report of frame $frame: install curl to have it verified here"
+    return 0
+  fi
+  if ! curl -sf "$reports_url/pool/v1/reports/$frame/canonical" -o "$file"; then
+    log "report of frame $frame: not served yet by the reports API"
+    return 0
+  fi
+  log "report of frame $frame: verifying it ($(printf '%q ' "${VERIFY_CMD[@]}" "$file"))"
+  setsid bash -c '{ nice -n 19 "$@" 2>"$0.log" || echo "verification failed (exit $?; details in $0.log)"; } \
+    | sed "s/^/[devnet]   /" >&2' "$file.verify" "${VERIFY_CMD[@]}" "$file" &
+  VERIFY+=($!)
+}
+
+# Waits (at most $1 seconds) for the report verifications still running.
+wait_verifications() {
+  local deadline=$(( SECONDS + $1 )) pid
+  for pid in "${VERIFY[@]}"; do
+    while kill -0 "$pid" 2>/dev/null && [[ $SECONDS -lt $deadline ]]; do
+      sleep 1
+    done
+  done
 }
 
 cmd_run() {
@@ -225,6 +291,11 @@ cmd_run() {
       --keystores "$run_dir/keys" --secrets "$run_dir/secrets" >/dev/null 2>"$run_dir/keys.log" \
       || die "key generation failed (see $run_dir/keys.log)"
   fi
+  local oracle_keystore="$run_dir/oracle/oracle-keystore.json"
+  local oracle_password="$run_dir/oracle/oracle-password.txt"
+  local oracle_pubkey
+  oracle_pubkey="$(oracle_key "$poolvc" "$run_dir" "$oracle_keystore" "$oracle_password")" \
+    || die "no oracle key (see $run_dir/oracle.log)"
 
   trap cleanup INT TERM EXIT
   local genesis_time=$(( $(date +%s) + 25 ))
@@ -233,23 +304,45 @@ cmd_run() {
     >"$run_dir/beacon.log" 2>&1 &
   PIDS+=($!)
   # poolvc waits for the REST API and must run before genesis: with no block for an epoch the
-  # peerless node believes it is syncing and refuses duties for good.
+  # peerless node believes it is syncing and refuses duties for good. No doppelganger wait:
+  # the chain and the keys are this run's own (before genesis poolvc would release the keys at
+  # once anyway, but a busy machine can bring Lodestar's API up after genesis, and holding
+  # every key for two epochs would stall the chain for good).
   local reports_port=$((rest_port + 1)) metrics_port=$((rest_port + 2))
   setsid "$poolvc" run --datadir "$run_dir/poolvc" \
     --beacon-nodes "http://127.0.0.1:$rest_port" \
     --keystores "$run_dir/keys" --secrets "$run_dir/secrets" \
-    --registry "$run_dir/registry.toml" --graffiti "poolvc devnet" \
+    --registry "$run_dir/registry.toml" --graffiti "poolvc devnet" --doppelganger-epochs 0 \
+    --oracle-keystore "$oracle_keystore" --oracle-password-file "$oracle_password" \
     --reports --reports-port "$reports_port" --metrics --metrics-port "$metrics_port" \
     >"$run_dir/poolvc.out" 2>"$run_dir/poolvc.log" &
   PIDS+=($!)
-  log "run directory: $run_dir (beacon.log, poolvc.log, registry.toml)"
-  log "genesis at $(date -d "@$genesis_time" '+%T'); epochs last 16 s; finality expected about 90 s after genesis"
-  log "dashboard http://127.0.0.1:$reports_port/dashboard/  reports API http://127.0.0.1:$reports_port/pool/v1/reports  metrics http://127.0.0.1:$metrics_port/metrics"
+  log "run directory: $run_dir (beacon.log, poolvc.log, registry.toml, oracle/)"
+  log "genesis at $(date -d "@$genesis_time" '+%T'); epochs last 16 s; finality expected about 90 s after genesis;"
+  log "the first report (frame 0: epochs 1-4) about 130 s after genesis, then one every 64 s"
+  local beacon_url="http://127.0.0.1:$rest_port" reports_url="http://127.0.0.1:$reports_port"
+  VERIFY_CMD=("$poolvc" report verify --beacon-node "$beacon_url" --pool-api "$reports_url"
+    --registry "$run_dir/registry.toml" --oracle-pubkey "$oracle_pubkey")
+  log "------------------------------------------------------------------------------"
+  log "where to look"
+  log "  dashboard    $reports_url/dashboard/"
+  log "  reports API  $reports_url/pool/v1/reports  (one report: $reports_url/pool/v1/reports/{frame})"
+  log "  metrics      http://127.0.0.1:$metrics_port/metrics"
+  log "  beacon node  $beacon_url"
+  log "  oracle key   $oracle_pubkey"
+  log "               (signs the pool's final reports; devnet only; keystore and password in $run_dir/oracle/)"
+  log "verify a report (frame N) from the beacon node alone, signature included:"
+  log "  curl -s $reports_url/pool/v1/reports/N/canonical > report-N.json"
+  log "  $(printf '%q ' "${VERIFY_CMD[@]}")report-N.json"
+  log "------------------------------------------------------------------------------"
   setsid bash -c 'tail -n +1 -F "$1" 2>/dev/null \
-    | grep --line-buffered -E "epoch summary|validator client started|pool report|registry reloaded|ERROR|doppelganger"' \
+    | grep --line-buffered -E "epoch summary|validator client started|oracle key loaded|pool report|registry reloaded|ERROR|doppelganger"' \
     _ "$run_dir/poolvc.log" &
   AUX+=($!)
   local started=$SECONDS
+  # Reports are verified as they appear (frames seen in poolvc's "pool report" lines).
+  local verified=" "
+  mkdir -p "$run_dir/reports"
   # Credential changes: sent two slots after genesis, then watched until included (or 2 min).
   local change_state="pending" change_sent=0
   [[ "$withdrawal_change" == "0" ]] && change_state="off"
@@ -276,8 +369,15 @@ cmd_run() {
         change_state="done"
       fi
     fi
+    local frame
+    for frame in $(reported_frames "$run_dir/poolvc.log"); do
+      [[ "$verified" == *" $frame "* ]] && continue
+      verified+="$frame "
+      verify_report "$frame" "$run_dir" "$reports_url"
+    done
     if [[ -n "$duration" && $(( SECONDS - started )) -ge "$duration" ]]; then
       log "duration of ${duration}s reached"
+      wait_verifications 90
       break
     fi
     sleep 1

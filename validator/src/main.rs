@@ -114,6 +114,11 @@ fn main() -> ExitCode {
                 println!("wrote {} interop keystores", pubkeys.len());
                 Ok(ExitCode::SUCCESS)
             }
+            Command::Keys(KeysCommand::Oracle(args)) => {
+                // Only the public key on stdout: scripts capture it.
+                println!("{}", validator::cli::keys::oracle(args)?);
+                Ok(ExitCode::SUCCESS)
+            }
             Command::SlashingProtection(SlashingProtectionCommand::Import(args)) => {
                 let summary = validator::cli::slashing_protection::import(args).await?;
                 println!(

@@ -249,14 +249,62 @@ fn overview(env: &Env) -> Result<(), Failed> {
         &text(&dom, "reports-withheld-count")?,
         &withheld.to_string(),
     )?;
-    for chart in ["chart-rate", "chart-apr"] {
+    let chart_of = |chart: &str| -> Result<&str, Failed> {
         let at = dom
             .find(&format!("id=\"{chart}\""))
             .ok_or_else(|| format!("no {chart} in the DOM"))?;
-        let svg = &dom[at..at + dom[at..].find("</svg>").ok_or("unterminated svg")?];
-        let points = svg.matches("<circle").count();
+        Ok(&dom[at..at + dom[at..].find("</svg>").ok_or("unterminated svg")?])
+    };
+    for chart in ["chart-rate", "chart-apr"] {
+        let points = chart_of(chart)?.matches("data-frame=").count();
         if points != items.len() {
             return Err(format!("{chart}: {points} points for {} reports", items.len()).into());
+        }
+    }
+    // Every APR far outside the others' (frame 0's slashing) is marked off scale with its
+    // true value, as the API gives it; the others are on the axis.
+    let apr = chart_of("chart-apr")?;
+    let aprs: Vec<(String, i128, bool)> = items
+        .iter()
+        .map(|r| {
+            Ok((
+                str_of(&r["frame"], "frame")?.to_owned(),
+                int(&r["apr_ppm"], "apr")?,
+                r["status"] == "final",
+            ))
+        })
+        .collect::<Result<_, Failed>>()?;
+    let (frame0, apr0, _) = aprs
+        .iter()
+        .find(|(f, _, _)| f == "0")
+        .ok_or("no report of frame 0")?;
+    if *apr0 > -1_000_000_000 {
+        return Err(format!("frame 0's APR {apr0} ppm is not the outlier the fixture has").into());
+    }
+    expect_eq(
+        "off-scale label of frame 0",
+        &text(apr, &format!("chart-apr-off-scale-{frame0}-label"))?,
+        &percent4(*apr0),
+    )?;
+    // The axis: the other final reports' APRs; anything outside (frame 0, and the withheld
+    // report far above) is off scale.
+    let kept: Vec<i128> = aprs
+        .iter()
+        .filter(|(f, _, applied)| *applied && f != frame0)
+        .map(|(_, v, _)| *v)
+        .collect();
+    let (lo, hi) = (
+        kept.iter().min().copied().ok_or("no other final report")?,
+        kept.iter().max().copied().ok_or("no other final report")?,
+    );
+    for (frame, value, _) in &aprs {
+        let marked = apr.contains(&format!("chart-apr-off-scale-{frame}\""));
+        let far = *value < lo || *value > hi;
+        if marked != far {
+            return Err(format!(
+                "frame {frame} (APR {value} ppm): off-scale marker {marked}, expected {far}"
+            )
+            .into());
         }
     }
     no_script(&dom)

@@ -233,3 +233,63 @@ fn run_flags_are_checked_before_anything_starts() {
         stderr(&output)
     );
 }
+
+#[test]
+fn oracle_key_and_report_signature_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = dir.path().join("oracle/keystore.json");
+    let password = dir.path().join("oracle/password.txt");
+    let args = [
+        "keys",
+        "oracle",
+        "--keystore",
+        keystore.to_str().unwrap(),
+        "--password-file",
+        password.to_str().unwrap(),
+        "--kdf",
+        "pbkdf2",
+    ];
+    let output = poolvc(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let pubkey = stdout.trim();
+    assert!(
+        pubkey.starts_with("0x") && pubkey.len() == 98,
+        "stdout is the public key alone: {stdout:?}"
+    );
+    let keystore_json: Value = serde_json::from_slice(&std::fs::read(&keystore).unwrap()).unwrap();
+    assert_eq!(
+        format!("0x{}", keystore_json["pubkey"].as_str().unwrap()),
+        pubkey
+    );
+    assert!(
+        !stderr(&output).contains(&std::fs::read_to_string(&password).unwrap()),
+        "the password is never logged"
+    );
+    let again = poolvc(&args);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("refusing to overwrite"),
+        "{}",
+        stderr(&again)
+    );
+
+    // A signature check needs the signature: from --signature or the pool's API.
+    let output = poolvc(&[
+        "report",
+        "verify",
+        "report.json",
+        "--beacon-node",
+        "http://127.0.0.1:9",
+        "--registry",
+        "registry.toml",
+        "--oracle-pubkey",
+        pubkey,
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("--signature or --pool-api"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -65,17 +65,54 @@ async fn overview_shows_the_latest_final_report_and_charts() {
     assert!(text(&html, "latest-withheld-reasons").contains("annual CL balance increase"));
     assert_eq!(text(&html, "reports-final-count"), "5");
     assert_eq!(text(&html, "reports-withheld-count"), "1");
-    for chart in ["chart-rate", "chart-apr"] {
+    let chart_of = |chart: &str| {
         let at = html.find(&format!("<svg id=\"{chart}\"")).expect(chart);
-        let svg = &html[at..at + html[at..].find("</svg>").unwrap()];
+        html[at..at + html[at..].find("</svg>").unwrap()].to_owned()
+    };
+    for chart in ["chart-rate", "chart-apr"] {
+        let svg = chart_of(chart);
         assert_eq!(
-            svg.matches("<circle").count(),
+            svg.matches("data-frame=").count(),
             6,
             "{chart}: one point per report"
         );
         assert_eq!(svg.matches("<polyline").count(), 1, "{chart}");
         assert!(svg.contains("frame 5:") && svg.contains("(withheld, not applied"));
     }
+    // Frame 0's slashing gives an APR far below the others': off the APR axis, marked with its
+    // true value, so that frames 1–4 keep the axis; the rate chart keeps it on its full axis.
+    let apr = chart_of("chart-apr");
+    let frame0 = &f.reports[0].report;
+    assert!(frame0.apr_ppm < -1_000_000_000, "{}", frame0.apr_ppm);
+    let shown = format!(
+        "-{}.{:04}%",
+        frame0.apr_ppm.unsigned_abs() / 10_000,
+        frame0.apr_ppm.unsigned_abs() % 10_000
+    );
+    assert!(
+        apr.contains(&format!(
+            "data-frame=\"0\" data-value=\"{}\" data-off-scale=\"low\"",
+            frame0.apr_ppm
+        )),
+        "{apr}"
+    );
+    assert_eq!(text(&apr, "chart-apr-off-scale-0-label"), shown);
+    assert!(apr.contains(&format!(
+        "<title>frame 0: {shown} (off scale: below the axis)</title>"
+    )));
+    assert!(text(&apr, "chart-apr-off-scale-note").starts_with("2 off scale"));
+    for frame in 1..=4 {
+        assert!(
+            !apr.contains(&format!("chart-apr-off-scale-{frame}\"")),
+            "frame {frame} on the APR axis"
+        );
+    }
+    assert_eq!(apr.matches("<circle").count(), 4, "frames 1–4 on the axis");
+    let rate = chart_of("chart-rate");
+    assert!(
+        !rate.contains("chart-rate-off-scale-0\""),
+        "the rate axis spans every applied value"
+    );
     assert!(html.contains(&format!("data-frame=\"4\" data-value=\"{}\"", latest.rate)));
     let (_, _, again) = page(&app, "/dashboard/").await;
     assert_eq!(again, html, "deterministic rendering");

@@ -6,7 +6,7 @@
 //! - `poolvc slashing-protection import|export`: EIP-3076 interchange files
 //!   ([`slashing_protection::SlashingProtectionCommand`]);
 //! - `poolvc report verify`: recompute a pool report from a beacon node
-//!   ([`report::ReportCommand`]);
+//!   ([`report::ReportCommand`]; its oracle signature check in [`report_signature`]);
 //! - `poolvc credentials set-withdrawal-address`: BLS-to-execution credential changes
 //!   ([`credentials::CredentialsCommand`]).
 
@@ -16,6 +16,7 @@ pub mod keys;
 pub mod pool;
 pub mod remote_signer;
 pub mod report;
+pub mod report_signature;
 pub mod run;
 pub mod slashing_protection;
 

@@ -22,6 +22,7 @@ use pool_registry::{FrameConfig, FrameParameters, FrameSnapshot, Registry};
 use serde::de::DeserializeOwned;
 use types::{Epoch, EthSpec, Hash256, MainnetEthSpec, MinimalEthSpec, Preset};
 
+use super::report_signature;
 use crate::accounting::verify::{
     PublishedStatus, StatusCheck, Verification, VerifyInputs, recompute, report_root,
 };
@@ -33,7 +34,7 @@ use crate::http::reports::{EL_VALUES_MAX_SLOTS, EPOCHS_MAX};
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
     /// Recompute a report from a beacon node and compare it field by field.
-    Verify(VerifyArgs),
+    Verify(Box<VerifyArgs>),
 }
 
 /// How the verification is printed.
@@ -78,6 +79,14 @@ pub struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+    /// The oracle public key the report must be signed with: its signature (`--signature`,
+    /// else read from `--pool-api`) is verified over the report's signing root on the beacon
+    /// node's chain too, and a missing or invalid one fails (`super::report_signature`).
+    #[arg(long)]
+    pub oracle_pubkey: Option<types::PublicKeyBytes>,
+    /// The report's oracle signature (hex), for `--oracle-pubkey` without `--pool-api`.
+    #[arg(long, requires = "oracle_pubkey")]
+    pub signature: Option<types::SignatureBytes>,
 }
 
 fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
@@ -364,8 +373,10 @@ fn from_files(args: &VerifyArgs, report: FrameReport) -> Result<VerifyInputs> {
     })
 }
 
-/// Runs `poolvc report verify`; `Ok(true)` when the report matches.
+/// Runs `poolvc report verify`; `Ok(true)` when the report matches (and, with
+/// `--oracle-pubkey`, its signature verifies).
 pub async fn verify(args: &VerifyArgs) -> Result<bool> {
+    report_signature::check_args(args)?;
     let report: FrameReport = read_json(&args.report)?;
     let timeouts = Timeouts::uniform(Duration::from_secs(args.timeout_secs));
     let client = BeaconNodeClient::new(&args.beacon_node, timeouts)?;
@@ -375,12 +386,14 @@ pub async fn verify(args: &VerifyArgs) -> Result<bool> {
         Some(api) => from_api(args, api, report, spec.slots_per_epoch).await?,
         None => from_files(args, report)?,
     };
+    let signing = (spec.clone(), genesis.genesis_validators_root);
     let outcome = match spec.preset_base {
         Preset::Mainnet => run::<MainnetEthSpec>(&inputs, client, genesis, spec).await?,
         Preset::Minimal => run::<MinimalEthSpec>(&inputs, client, genesis, spec).await?,
     };
-    print(args.format, &outcome)?;
-    Ok(outcome.matches())
+    let signature = report_signature::check(args, &signing.0, signing.1, &outcome).await?;
+    print(args.format, &outcome, signature.as_ref())?;
+    Ok(outcome.matches() && signature.is_none_or(|s| s.is_valid()))
 }
 
 async fn run<E: EthSpec>(
@@ -403,7 +416,11 @@ async fn run<E: EthSpec>(
     .await?)
 }
 
-fn print(format: OutputFormat, outcome: &Verification) -> Result<()> {
+fn print(
+    format: OutputFormat,
+    outcome: &Verification,
+    signature: Option<&report_signature::SignatureCheck>,
+) -> Result<()> {
     let report = &outcome.recomputed.report;
     let status = match &outcome.status {
         StatusCheck::Matches => serde_json::json!({
@@ -423,7 +440,7 @@ fn print(format: OutputFormat, outcome: &Verification) -> Result<()> {
     };
     match format {
         OutputFormat::Json => {
-            let value = serde_json::json!({
+            let mut value = serde_json::json!({
                 "frame": report.frame.to_string(),
                 "first_epoch": report.first_epoch.to_string(),
                 "last_epoch": report.last_epoch.to_string(),
@@ -433,6 +450,9 @@ fn print(format: OutputFormat, outcome: &Verification) -> Result<()> {
                 "differences": outcome.diffs,
                 "status_check": status,
             });
+            if let Some(check) = signature {
+                check.add_to_json(&mut value);
+            }
             println!("{value}");
         }
         OutputFormat::Text => {
@@ -467,6 +487,9 @@ fn print(format: OutputFormat, outcome: &Verification) -> Result<()> {
                 ),
                 StatusCheck::Differs { detail } => println!("status DIFFERS: {detail}"),
                 StatusCheck::NotChecked { reason } => println!("status not checked: {reason}"),
+            }
+            if let Some(check) = signature {
+                println!("{}", check.line());
             }
         }
     }

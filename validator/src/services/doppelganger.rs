@@ -281,7 +281,8 @@ impl<E: EthSpec> DoppelgangerService<E> {
                 tracing::warn!(%error, "doppelganger chain scan incomplete; retrying next slot");
             }
             for block in blocks {
-                if indices.contains(&block.proposer_index) {
+                // The genesis block names proposer 0, but nobody signed it.
+                if block.slot > Slot(0) && indices.contains(&block.proposer_index) {
                     live.push(block.proposer_index);
                 }
                 for votes in &block.attestations {

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 use signer::{ForkInfo, Signable, SignableMessage, Signer};
 use slashing_protection::SlashingProtection;
-use types::api::ValidatorData;
+use types::api::{ValidatorData, ValidatorStatus};
 use types::{
     ChainSpec, DomainKind, Epoch, EthSpec, ExecutionAddress, Graffiti, Hash256, PublicKeyBytes,
 };
@@ -185,6 +185,19 @@ impl<E: EthSpec> ValidatorStore<E> {
         indices
     }
 
+    /// Indices of the keys that attest and propose (active, not slashed), sorted.
+    pub fn attesting_indices(&self) -> Vec<u64> {
+        let mut indices: Vec<u64> = self
+            .registry
+            .read()
+            .all()
+            .filter(|k| k.attests_and_proposes())
+            .filter_map(|k| k.index)
+            .collect();
+        indices.sort_unstable();
+        indices
+    }
+
     /// Indices of every key the chain knows (any status), sorted.
     pub fn known_indices(&self) -> Vec<u64> {
         let mut indices: Vec<u64> = self.registry.read().all().filter_map(|k| k.index).collect();
@@ -216,6 +229,19 @@ impl<E: EthSpec> ValidatorStore<E> {
         }
         for (pubkey, from, to) in &summary.status_changes {
             tracing::debug!(%pubkey, from = from.map_or("unknown", |s| s.as_str()), to = %to, "validator status");
+            let slashed = |s: &ValidatorStatus| {
+                matches!(
+                    s,
+                    ValidatorStatus::ActiveSlashed | ValidatorStatus::ExitedSlashed
+                )
+            };
+            if slashed(to) && !from.as_ref().is_some_and(slashed) {
+                tracing::error!(
+                    %pubkey,
+                    status = %to,
+                    "validator slashed: its attestation, aggregation and block duties stop; sync committee duties go on until it exits"
+                );
+            }
         }
         if !summary.status_changes.is_empty() {
             let counts: Vec<String> = counts

@@ -95,6 +95,25 @@ impl KeyInfo {
         !self.blocked && self.index.is_some() && self.status.is_some_and(ValidatorStatus::is_active)
     }
 
+    /// Whether the chain shows the key slashed (`active_slashed` or `exited_slashed`).
+    pub fn is_slashed(&self) -> bool {
+        matches!(
+            self.status,
+            Some(ValidatorStatus::ActiveSlashed | ValidatorStatus::ExitedSlashed)
+        )
+    }
+
+    /// Whether the key attests, aggregates and proposes: active and not slashed. A slashed
+    /// validator stays active until its exit epoch, but its attestations earn nothing (slashed
+    /// validators are never among the participating indices that are rewarded or counted for
+    /// justification, and fork choice ignores their votes: it is penalised the same whether it
+    /// attests or not) and its blocks are invalid (`process_block_header` refuses a slashed
+    /// proposer). Its sync committee duties go on: the sync aggregate rewards and penalises
+    /// members whether slashed or not.
+    pub fn attests_and_proposes(&self) -> bool {
+        self.is_active() && !self.is_slashed()
+    }
+
     /// Whether the key may sign now (released by doppelganger protection, not blocked).
     pub fn may_sign(&self) -> bool {
         self.signing == SigningState::Enabled && !self.blocked
@@ -328,6 +347,36 @@ mod tests {
         );
         assert!(registry.remove(&a).is_none());
         assert_eq!(registry.all().count(), 2);
+    }
+
+    #[test]
+    fn slashed_keys_keep_sync_duties_only() {
+        let (a, b) = (
+            PublicKeyBytes::repeat_byte(1),
+            PublicKeyBytes::repeat_byte(2),
+        );
+        let mut registry = Registry::new(&[a, b], SigningState::Enabled);
+        registry.apply(
+            &[
+                data(1, a, ValidatorStatus::ActiveOngoing),
+                data(2, b, ValidatorStatus::ActiveSlashed),
+            ],
+            None,
+        );
+        let (ka, kb) = (*registry.get(&a).unwrap(), *registry.get(&b).unwrap());
+        assert!(ka.is_active() && ka.attests_and_proposes() && !ka.is_slashed());
+        assert!(
+            kb.is_active() && kb.is_slashed() && !kb.attests_and_proposes(),
+            "active (sync duties) but no attestation or proposal"
+        );
+        registry.apply(&[data(2, b, ValidatorStatus::ExitedSlashed)], None);
+        let kb = *registry.get(&b).unwrap();
+        assert!(kb.is_slashed() && !kb.is_active() && !kb.attests_and_proposes());
+        registry.apply(&[data(1, a, ValidatorStatus::ActiveExiting)], None);
+        assert!(
+            registry.get(&a).unwrap().attests_and_proposes(),
+            "an exiting validator works until its exit epoch"
+        );
     }
 
     #[test]

@@ -605,6 +605,21 @@ impl<E: EthSpec> MockBeaconNode<E> {
         }
     }
 
+    /// Marks a validator slashed with `exit_epoch` (`active_slashed` until then, withdrawable
+    /// 256 epochs later), as an included attester or proposer slashing would; its duties stay
+    /// assigned, as on a real chain.
+    pub fn set_slashed(&self, index: u64, exit_epoch: Epoch) {
+        let mut chain = self.shared.chain.lock();
+        if let Some(v) = chain
+            .validators
+            .get_mut(usize::try_from(index).unwrap_or(usize::MAX))
+        {
+            v.validator.slashed = true;
+            v.validator.exit_epoch = exit_epoch;
+            v.validator.withdrawable_epoch = Epoch(exit_epoch.as_u64().saturating_add(256));
+        }
+    }
+
     /// Everything refused.
     pub fn rejected(&self) -> Vec<Rejection> {
         self.shared.records.lock().rejected.clone()

@@ -204,3 +204,23 @@ async fn restart_with_own_database_does_not_wait() {
         after.len()
     );
 }
+
+/// A start just after genesis: the genesis block names a proposer (validator 0 on real nodes)
+/// but nobody signed it, so it is no sighting; the keys are held, not reported live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn genesis_block_is_not_a_sighting() {
+    let node = harness::mock(ForkName::Capella, 64, 1).await;
+    node.mock.set_api_mode(ApiMode::Legacy);
+    node.mock.set_empty_unpublished_slots(true);
+    let genesis_proposer = node.mock.proposer(Slot(0)).expect("a genesis proposer");
+    assert!(genesis_proposer < 64, "one of the client's keys");
+    let dir = tempfile::tempdir().unwrap();
+    let client = harness::start(
+        &harness::config(dir.path(), &[node.mock.url()], 2),
+        harness::interop_signer(64),
+    )
+    .await;
+    let reason = harness::run_for(client, Duration::from_secs(4 * SLOT_SECONDS)).await;
+    assert_eq!(reason, ShutdownReason::Requested { by: "test".into() });
+    assert_nothing_signed(&node.mock.published());
+}

@@ -12,3 +12,4 @@ mod metrics;
 mod pool;
 mod requests;
 mod safety;
+mod slashed;

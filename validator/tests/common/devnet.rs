@@ -145,12 +145,8 @@ pub(crate) struct Devnet {
 }
 
 impl Devnet {
-    /// Starts Lodestar with `validators` genesis validators and genesis `delay` seconds from now.
-    pub(crate) fn start(run_dir: &Path, validators: u64, delay: u64) -> Self {
-        Self::start_with_params(run_dir, validators, delay, &[])
-    }
-
-    /// As [`Devnet::start`], with chain config overrides (`scripts/devnet.sh beacon --param`).
+    /// Starts Lodestar with `validators` genesis validators, genesis `delay` seconds from now and
+    /// chain config overrides `params` (`scripts/devnet.sh beacon --param`).
     pub(crate) fn start_with_params(
         run_dir: &Path,
         validators: u64,
@@ -215,6 +211,45 @@ impl Devnet {
                 .await
                 .unwrap_or_else(|e| panic!("GET {url}: {e}")),
         )
+    }
+
+    /// `GET path` as JSON; `None` on any failure (for answers that may not be ready yet).
+    pub(crate) async fn try_get(&self, path: &str) -> Option<Value> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        response.json().await.ok()
+    }
+
+    /// `POST path` with a JSON body; `(status, body text)`.
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> (reqwest::StatusCode, String) {
+        let url = format!("{}{path}", self.url);
+        let response = self
+            .http
+            .post(&url)
+            .json(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+        let status = response.status();
+        (status, response.text().await.unwrap_or_default())
+    }
+
+    /// The node's chain config and genesis validators root.
+    pub(crate) async fn chain(&self) -> (types::ChainSpec, types::Hash256) {
+        let spec = self.get("/eth/v1/config/spec").await.expect("config spec");
+        let spec = types::ChainSpec::from_config_map(spec["data"].as_object().expect("spec map"))
+            .expect("the node's chain config");
+        let genesis = self.get("/eth/v1/beacon/genesis").await.expect("genesis");
+        let root = serde_json::from_value(genesis["data"]["genesis_validators_root"].clone())
+            .expect("genesis validators root");
+        (spec, root)
     }
 
     /// Waits until the REST API answers (bounded).

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use pool_registry::report::{ReportEnvelope, ReportStatus, Tally};
 
 use super::html::{Section, card, escape, page, td, verdict};
-use super::svg::{ChartPoint, line_chart};
+use super::svg::{ChartPoint, Scale, line_chart};
 use crate::http::format::{
     bps_percent, eth_from_gwei, eth_from_gwei_signed, eth_from_wei, ppm_percent, rate, utc_time,
 };
@@ -114,6 +114,7 @@ pub fn overview(
         "Exchange rate by frame",
         &points(&rate_value, &rate_label),
         &rate_label,
+        Scale::Full,
     ));
     body.push_str("<h2>APR</h2>");
     body.push_str(&line_chart(
@@ -121,6 +122,8 @@ pub fn overview(
         "APR by frame",
         &points(&apr_value, &apr_label),
         &apr_label,
+        // One frame's APR can be wild (a slashing, a short first frame): keep it off scale.
+        Scale::Robust,
     ));
     page("Overview", Section::Overview, &body)
 }

@@ -2,7 +2,8 @@
 //!
 //! Per epoch (and again when the head's dependent roots change or a reorg is seen): the keys'
 //! statuses (one validators query for all keys), attester duties of the current and next epoch
-//! (one POST each with every active index), proposer duties of the current epoch (one GET),
+//! (one POST each with every active, unslashed index), proposer duties of the current epoch
+//! (one GET; a slashed key's are dropped: its block would be invalid),
 //! sync committee duties of the current and next period (one POST each), aggregator selection
 //! proofs (one signing batch per epoch, ahead of time), and the subnet subscriptions (one POST
 //! per epoch with every duty and its `is_aggregator`; one per sync period).
@@ -148,9 +149,11 @@ impl<E: EthSpec> DutiesService<E> {
                 Err(error) => tracing::warn!(%error, "cannot refresh validator statuses"),
             }
         }
+        // Slashed keys keep their sync committee duties only (see `KeyInfo::attests_and_proposes`).
         let indices = ctx.store.active_indices();
+        let attesting = ctx.store.attesting_indices();
         for target in [epoch, epoch + 1] {
-            if let Err(error) = self.poll_attesters(target, &indices).await {
+            if let Err(error) = self.poll_attesters(target, &attesting).await {
                 tracing::warn!(epoch = %target, %error, "cannot fetch attester duties");
             }
         }
@@ -341,9 +344,9 @@ impl<E: EthSpec> DutiesService<E> {
             .data
             .into_iter()
             .filter(|duty| {
-                ctx.store
-                    .key(&duty.pubkey)
-                    .is_some_and(|k| k.index == Some(duty.validator_index))
+                ctx.store.key(&duty.pubkey).is_some_and(|k| {
+                    k.index == Some(duty.validator_index) && k.attests_and_proposes()
+                })
             })
             .collect();
         if !local.is_empty() {
