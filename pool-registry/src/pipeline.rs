@@ -1,7 +1,8 @@
 //! The accounting workflow over a [`LedgerStore`], as the validator binary drives it:
 //!
 //! 1. at every new epoch, [`capture_frame_snapshot`]: the first call in a frame stores the live
-//!    registry's assignment snapshot for that frame (later calls return the stored one);
+//!    registry's assignment snapshot for that frame (later calls return the stored one), and
+//!    with it the oracle committee's membership when the registry has an `[oracle]` section;
 //! 2. once epoch e+1 is finalized, [`account_and_store`] accounts epoch e with its frame's
 //!    snapshot and stores it (idempotent; a different result is an error);
 //! 3. after a frame's last epoch is stored, [`build_and_store_report`] builds the report on the
@@ -22,7 +23,8 @@ use crate::report::{
 };
 use crate::store::{LedgerStore, StoreOutcome};
 
-/// Stores (once) and returns the snapshot of the frame containing `epoch`.
+/// Stores (once) and returns the snapshot of the frame containing `epoch`; stores (once) the
+/// frame's oracle membership beside it.
 pub async fn capture_frame_snapshot(
     store: &dyn LedgerStore,
     registry: &Registry,
@@ -36,7 +38,11 @@ pub async fn capture_frame_snapshot(
             frame: 0,
             message: format!("epoch {epoch} is before the first frame"),
         })?;
-    store.ensure_snapshot(&registry.snapshot(frame)).await
+    let snapshot = store.ensure_snapshot(&registry.snapshot(frame)).await?;
+    if let Some(membership) = registry.oracle_membership(frame) {
+        store.ensure_membership(&membership).await?;
+    }
+    Ok(snapshot)
 }
 
 /// Accounts `inputs.epoch` with its frame's snapshot and stores the ledger. Refuses an epoch

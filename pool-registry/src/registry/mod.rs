@@ -11,6 +11,7 @@
 
 mod file;
 mod handle;
+mod oracle;
 mod snapshot;
 
 use std::collections::HashMap;
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 use types::{Address, Epoch, Hash256, PublicKeyBytes, U256};
 
 use crate::error::Result;
+use crate::oracle::{OracleConfig, OracleMembership};
 
 pub use handle::{RegistryHandle, ReloadOutcome};
 pub use snapshot::{FrameSnapshot, OperatorTerms};
@@ -137,10 +139,16 @@ pub struct Registry {
     operators: Vec<Operator>,
     by_id: HashMap<OperatorId, usize>,
     by_key: HashMap<PublicKeyBytes, OperatorId>,
+    oracle: Option<OracleConfig>,
 }
 
 impl Registry {
-    fn new(source: PathBuf, pool: PoolConfig, operators: Vec<Operator>) -> Self {
+    fn new(
+        source: PathBuf,
+        pool: PoolConfig,
+        operators: Vec<Operator>,
+        oracle: Option<OracleConfig>,
+    ) -> Self {
         let by_id = operators
             .iter()
             .enumerate()
@@ -156,6 +164,7 @@ impl Registry {
             operators,
             by_id,
             by_key,
+            oracle,
         }
     }
 
@@ -218,6 +227,16 @@ impl Registry {
     /// The assignment and fee terms a frame starting now would use.
     pub fn snapshot(&self, frame: u64) -> FrameSnapshot {
         FrameSnapshot::capture(self, frame)
+    }
+
+    /// The oracle committee (`[oracle]`), when the pool has one.
+    pub fn oracle(&self) -> Option<&OracleConfig> {
+        self.oracle.as_ref()
+    }
+
+    /// The committee membership a frame starting now would use.
+    pub fn oracle_membership(&self, frame: u64) -> Option<OracleMembership> {
+        self.oracle.as_ref().map(|o| o.snapshot(frame))
     }
 }
 
