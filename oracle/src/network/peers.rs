@@ -135,6 +135,18 @@ impl PeerGuard {
         }
     }
 
+    /// Bans `peer` now (e.g. gossipsub graylisted it); false when it already was.
+    pub fn ban(&mut self, peer: PeerId, now: Instant) -> bool {
+        if self.is_banned(&peer) {
+            return false;
+        }
+        self.bans.insert(peer, now + self.limits.ban_duration);
+        if let Some(state) = self.peers.get_mut(&peer) {
+            state.strikes = 0;
+        }
+        true
+    }
+
     /// Whether `peer` is banned.
     pub fn is_banned(&self, peer: &PeerId) -> bool {
         self.bans.contains_key(peer)
@@ -289,6 +301,8 @@ mod tests {
         assert!(guard.expire_bans(now + Duration::from_secs(59)).is_empty());
         assert_eq!(guard.expire_bans(now + Duration::from_secs(60)), vec![peer]);
         assert!(guard.allow_gossip(peer, now + Duration::from_secs(61)));
+        assert!(guard.ban(peer, now) && !guard.ban(peer, now));
+        assert!(guard.is_banned(&peer));
     }
 
     #[test]

@@ -84,3 +84,4 @@ pub fn vote(frame: u64, i: u64, report_root: Hash256) -> OracleVote {
         signature: bls_key(i).sign(signing_root.as_slice()).to_bytes(),
     }
 }
+pub mod net;
