@@ -46,7 +46,7 @@ pub enum Inserted {
     /// Already held, or from a proven equivocator: nothing changed.
     Ignored,
     /// The member's second root: it is now an equivocator.
-    Evidence(EquivocationEvidence),
+    Evidence(Box<EquivocationEvidence>),
 }
 
 /// The verified votes of one frame.
@@ -96,9 +96,8 @@ impl FrameTally {
         let previous = roots.values().next().cloned();
         roots.insert(vote.report_root, vote.clone());
         match previous {
-            Some(first) => {
-                EquivocationEvidence::new(first, vote).map_or(Inserted::New, Inserted::Evidence)
-            }
+            Some(first) => EquivocationEvidence::new(first, vote)
+                .map_or(Inserted::New, |e| Inserted::Evidence(Box::new(e))),
             None => Inserted::New,
         }
     }

@@ -75,7 +75,7 @@ fn equivocation_is_evidence_and_counts_for_neither_root() {
     assert_eq!(tally.insert(&m, vote(3, 2, root(1))), Inserted::New);
     assert_eq!(tally.agreed_root(&m), Some(root(1)));
     let evidence = match tally.insert(&m, vote(3, 2, root(2))) {
-        Inserted::Evidence(e) => e,
+        Inserted::Evidence(e) => *e,
         other => panic!("{other:?}"),
     };
     assert_eq!((evidence.frame(), evidence.member()), (3, 2));

@@ -221,6 +221,8 @@ pub enum NetEvent {
     },
     /// A committee peer connected.
     Connected(PeerId),
+    /// A committee peer subscribed to the votes topic (it can receive gossip now).
+    Subscribed(PeerId),
     /// A committee peer's last connection closed.
     Disconnected(PeerId),
 }

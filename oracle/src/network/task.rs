@@ -349,11 +349,9 @@ impl NetworkTask {
                 peer_id,
                 num_established: 0,
                 ..
-            } => {
-                if self.connected.remove(&peer_id) {
-                    self.metrics.peers(self.connected.len());
-                    self.emit(NetEvent::Disconnected(peer_id));
-                }
+            } if self.connected.remove(&peer_id) => {
+                self.metrics.peers(self.connected.len());
+                self.emit(NetEvent::Disconnected(peer_id));
             }
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::info!(%address, "oracle network listening");
@@ -366,6 +364,12 @@ impl NetworkTask {
     }
 
     fn gossip(&mut self, swarm: &mut Swarm<Behaviour>, event: gossipsub::Event) {
+        if let gossipsub::Event::Subscribed { peer_id, topic, .. } = &event {
+            if *topic == self.topic.hash() {
+                self.emit(NetEvent::Subscribed(*peer_id));
+            }
+            return;
+        }
         let gossipsub::Event::Message {
             propagation_source: source,
             message_id,

@@ -64,6 +64,9 @@ struct FrameState {
 
 type Verified = Vec<(OracleVote, Origin, bool)>;
 
+/// Votes of one frame waiting for one verification call.
+type FrameBatch = (Arc<Membership>, Vec<(OracleVote, Origin)>);
+
 pub(super) struct Service {
     config: CommitteeConfig,
     deps: CommitteeDeps,
@@ -275,7 +278,7 @@ impl Service {
         if let Inserted::Evidence(evidence) = evidence {
             // Impossible for an honest node (one root per frame); recorded all the same.
             self.deps.store.record_evidence(&evidence).await?;
-            self.emit(CommitteeEvent::Evidence(evidence));
+            self.emit(CommitteeEvent::Evidence(*evidence));
         }
         self.check_seal(frame).await;
         Ok(vote)
@@ -345,18 +348,24 @@ impl Service {
             }
             NetEvent::Connected(peer) => {
                 self.connected.insert(peer);
+                // Every frame of the window, known here or not: the peer may hold votes of
+                // a frame this node has not seen yet (after a restart or a partition).
                 let (low, high) = self.window();
-                let frames: Vec<u64> = self.frames.range(low..=high).map(|(f, _)| *f).collect();
-                for frame in frames {
+                for frame in low..=high {
                     self.net(NetCommand::RequestVotes { peer, frame }).await;
-                    let unsealed_own = self
-                        .frames
-                        .get(&frame)
-                        .filter(|s| s.sealed.is_none())
-                        .and_then(|s| s.own.clone());
-                    if let Some(own) = unsealed_own {
-                        self.publish(&own).await;
-                    }
+                }
+            }
+            NetEvent::Subscribed(_) => {
+                // A peer can take gossip now: send the unsealed own votes again (the same
+                // recorded votes; peers that have them drop the duplicates).
+                let own: Vec<OracleVote> = self
+                    .frames
+                    .values()
+                    .filter(|s| s.sealed.is_none())
+                    .filter_map(|s| s.own.clone())
+                    .collect();
+                for vote in own {
+                    self.publish(&vote).await;
                 }
             }
             NetEvent::Disconnected(peer) => {
@@ -435,8 +444,7 @@ impl Service {
         }
         let n = self.pending.len().min(self.config.verify_batch.max(1));
         let batch: Vec<(OracleVote, Origin)> = self.pending.drain(..n).collect();
-        let mut by_frame: BTreeMap<u64, (Arc<Membership>, Vec<(OracleVote, Origin)>)> =
-            BTreeMap::new();
+        let mut by_frame: BTreeMap<u64, FrameBatch> = BTreeMap::new();
         for (vote, origin) in batch {
             let Some(state) = self.frames.get(&vote.frame) else {
                 continue;
@@ -496,11 +504,12 @@ impl Service {
                     tracing::error!(frame, %error, "cannot record equivocation evidence");
                 }
                 self.deps.metrics.evidence(frame);
-                self.emit(CommitteeEvent::Evidence(evidence));
+                self.emit(CommitteeEvent::Evidence(*evidence));
             }
             self.verdict(origin, outcome).await;
             touched.push(frame);
         }
+        touched.sort_unstable();
         touched.dedup();
         for frame in touched {
             self.check_seal(frame).await;
