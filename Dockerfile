@@ -11,9 +11,10 @@ COPY types/Cargo.toml types/Cargo.toml
 COPY signer/Cargo.toml signer/Cargo.toml
 COPY slashing-protection/Cargo.toml slashing-protection/Cargo.toml
 COPY pool-registry/Cargo.toml pool-registry/Cargo.toml
+COPY oracle/Cargo.toml oracle/Cargo.toml
 COPY validator/Cargo.toml validator/Cargo.toml
 COPY benches/Cargo.toml benches/Cargo.toml
-RUN for c in types signer slashing-protection pool-registry benches; do \
+RUN for c in types signer slashing-protection pool-registry oracle benches; do \
       mkdir -p $c/src && echo '' > $c/src/lib.rs; done \
  && mkdir -p validator/src && echo 'fn main() {}' > validator/src/main.rs \
  && cargo fetch --locked
