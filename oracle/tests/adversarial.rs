@@ -286,3 +286,27 @@ async fn a_stranger_cannot_connect() {
         "no gossip reached it"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vote_replayed_under_another_frame_is_refused() {
+    let setup = Setup::new(4, 3);
+    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let (honest, attacker) = committee_with_attacker(&setup, &dirs).await;
+    // Every honest member holds the reports of these roots as frame 4's.
+    for node in &honest {
+        let mut bodies = node.bodies.0.lock();
+        for k in 0..2000 {
+            bodies.insert(num_root(k), (4, Vec::new()));
+        }
+    }
+    let h: Vec<&Node> = honest.iter().collect();
+    // Member 3's genuine signatures over those roots, claimed for frame 5.
+    deliver(&attacker, &h, VoteOutcome::WrongFrame, |k| {
+        vote(setup.frame, 3, num_root(k)).to_ssz()
+    })
+    .await;
+    for node in &honest {
+        assert!(node.store.votes(setup.frame).await.unwrap().is_empty());
+        assert_eq!(node.metrics.of(VoteOutcome::Accepted), 0);
+    }
+}

@@ -210,3 +210,29 @@ async fn a_returning_member_catches_up_and_the_certificate_forms() {
     let held = a.store.votes(setup.frame).await.unwrap();
     assert!(held.contains(&recorded), "{held:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_quorum_the_frame_is_reported_unagreed_at_its_deadline() {
+    let mut setup = Setup::new(4, 3);
+    setup.deadline = std::time::Duration::from_secs(1);
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut a = setup.start(0, dirs[0].path()).await;
+    let b = setup.start(1, dirs[1].path()).await;
+    connect(&[&a, &b]).await;
+    a.committee.submit(setup.submission(root(1))).await.unwrap();
+    b.committee.submit(setup.submission(root(2))).await.unwrap();
+    wait_for(|| async { (a.store.votes(setup.frame).await.unwrap().len() == 2).then_some(()) })
+        .await;
+    let event = a
+        .event(|e| matches!(e, CommitteeEvent::Unagreed { .. }))
+        .await;
+    match event {
+        CommitteeEvent::Unagreed { frame, roots } => {
+            assert_eq!(frame, setup.frame);
+            // Member 1's dissenting vote may or may not have arrived when the deadline fired.
+            assert!(roots.contains(&(root(1), 1)), "{roots:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(a.store.certificate(setup.frame).await.unwrap(), None);
+}

@@ -95,6 +95,7 @@ pub struct Setup {
     pub quorum: u16,
     pub frame: u64,
     pub settle: Duration,
+    pub deadline: Duration,
 }
 
 impl Setup {
@@ -104,6 +105,7 @@ impl Setup {
             quorum,
             frame: 5,
             settle: Duration::from_millis(500),
+            deadline: Duration::from_secs(3600),
         }
     }
 
@@ -124,7 +126,7 @@ impl Setup {
             keypair: identity(index),
             listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
             settle_window: self.settle,
-            agreement_deadline: Duration::from_secs(3600),
+            agreement_deadline: self.deadline,
             frames_back: 2,
             catch_up_interval: Duration::from_millis(500),
             verify_batch: 256,
