@@ -496,6 +496,29 @@ async fn oracle_suite(store: &dyn LedgerStore) {
         vec![vote(4, 0, 0x10), vote(4, 2, 0x10), vote(5, 0, 0x10)]
     );
     assert_eq!(store.votes(9).await.unwrap(), vec![]);
+    // A batch: one transaction, one outcome per vote; a conflict fails the whole batch.
+    assert_eq!(
+        store
+            .record_votes(&[vote(8, 0, 0x20), vote(4, 0, 0x10), vote(8, 1, 0x20)])
+            .await
+            .unwrap(),
+        vec![
+            StoreOutcome::Inserted,
+            StoreOutcome::Unchanged,
+            StoreOutcome::Inserted
+        ]
+    );
+    assert!(matches!(
+        store
+            .record_votes(&[vote(8, 2, 0x20), forged.clone()])
+            .await,
+        Err(Error::Conflict { .. })
+    ));
+    assert_eq!(
+        store.votes(8).await.unwrap(),
+        vec![vote(8, 0, 0x20), vote(8, 1, 0x20)],
+        "the failed batch left nothing"
+    );
 
     // Evidence: the first pair per (frame, member) stays.
     let ev = EquivocationEvidence::new(vote(4, 2, 0x11), vote(4, 2, 0x10)).unwrap();

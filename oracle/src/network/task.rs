@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::StreamExt;
 use libp2p::gossipsub::{
@@ -48,6 +49,9 @@ fn build_behaviour(
         .message_id_fn(message_id)
         .heartbeat_interval(limits.heartbeat)
         .flood_publish(true)
+        // Votes are few and matter: deliver late under load rather than drop.
+        .publish_queue_duration(Duration::from_secs(30))
+        .forward_queue_duration(Duration::from_secs(10))
         .build()
         .map_err(|e| format!("gossipsub configuration: {e}"))?;
     let mut gossipsub =

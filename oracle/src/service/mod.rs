@@ -210,7 +210,15 @@ impl Committee {
         let (commands, command_rx) = mpsc::channel(64);
         let peer_id = handle.local_peer_id;
         let net = handle.commands.clone();
-        let service = state::Service::load(config, deps.clone(), handle, events.clone()).await?;
+        let service = match state::Service::load(config, deps.clone(), handle, events.clone()).await
+        {
+            Ok(service) => service,
+            Err(error) => {
+                // The network task is already running: stop it.
+                shutdown.cancel();
+                return Err(error);
+            }
+        };
         deps.spawner.spawn(
             "oracle-committee",
             Box::pin(service.run(command_rx, shutdown.clone())),
@@ -294,7 +302,7 @@ impl Committee {
     }
 
     /// A raw gossip publication, bypassing every check: for tests that play a faulty member.
-    #[doc(hidden)]
+    #[cfg(feature = "testing")]
     pub async fn publish_raw(&self, data: Vec<u8>) -> Result<()> {
         self.net
             .send(NetCommand::Publish(data))

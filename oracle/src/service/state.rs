@@ -380,12 +380,6 @@ impl Service {
         if vote.frame < low || vote.frame > high {
             return self.verdict(origin, VoteOutcome::WrongFrame).await;
         }
-        if let Some(frame) = self.deps.reports.frame_of_root(vote.report_root).await
-            && frame != vote.frame
-        {
-            // A vote of another frame replayed under this one.
-            return self.verdict(origin, VoteOutcome::WrongFrame).await;
-        }
         let screen = match self.frame_state(vote.frame).await {
             Ok(state) => state.tally.screen(&state.membership, &vote),
             Err(error) => {
@@ -395,6 +389,13 @@ impl Service {
         };
         let outcome = match screen {
             Screen::New => {
+                if let Some(frame) = self.deps.reports.frame_of_root(vote.report_root).await
+                    && frame != vote.frame
+                {
+                    // A vote of another frame replayed under this one (checked after the
+                    // cheap screen: it may read the store).
+                    return self.verdict(origin, VoteOutcome::WrongFrame).await;
+                }
                 if self.pending.len() >= self.config.verify_queue {
                     VoteOutcome::Dropped
                 } else {
@@ -478,9 +479,12 @@ impl Service {
     async fn verified(&mut self, results: Verified) {
         self.verifying = false;
         let mut touched = Vec::new();
+        let mut to_record = Vec::new();
+        let mut evidence = Vec::new();
+        let mut verdicts = Vec::with_capacity(results.len());
         for (vote, origin, valid) in results {
             if !valid {
-                self.verdict(origin, VoteOutcome::BadSignature).await;
+                verdicts.push((origin, VoteOutcome::BadSignature));
                 continue;
             }
             let frame = vote.frame;
@@ -488,26 +492,36 @@ impl Service {
                 continue;
             };
             let membership = Arc::clone(&state.membership);
-            let inserted = state.tally.insert(&membership, vote.clone());
-            let outcome = match inserted {
+            let outcome = match state.tally.insert(&membership, vote.clone()) {
                 Inserted::Ignored => VoteOutcome::Duplicate,
-                Inserted::New | Inserted::Evidence(_) => {
-                    if let Err(error) = self.deps.store.record_vote(&vote).await {
-                        tracing::error!(frame, %error, "cannot record a verified vote");
-                    }
+                Inserted::New => VoteOutcome::Accepted,
+                Inserted::Evidence(e) => {
+                    tracing::warn!(frame, member = vote.member, "oracle member equivocated");
+                    evidence.push(*e);
                     VoteOutcome::Accepted
                 }
             };
-            if let Inserted::Evidence(evidence) = inserted {
-                tracing::warn!(frame, member = vote.member, "oracle member equivocated");
-                if let Err(error) = self.deps.store.record_evidence(&evidence).await {
-                    tracing::error!(frame, %error, "cannot record equivocation evidence");
-                }
-                self.deps.metrics.evidence(frame);
-                self.emit(CommitteeEvent::Evidence(*evidence));
+            if outcome == VoteOutcome::Accepted {
+                to_record.push(vote);
             }
-            self.verdict(origin, outcome).await;
+            verdicts.push((origin, outcome));
             touched.push(frame);
+        }
+        // One transaction for the batch, before any of it is forwarded.
+        if !to_record.is_empty()
+            && let Err(error) = self.deps.store.record_votes(&to_record).await
+        {
+            tracing::error!(%error, "cannot record verified votes");
+        }
+        for e in evidence {
+            if let Err(error) = self.deps.store.record_evidence(&e).await {
+                tracing::error!(frame = e.frame(), %error, "cannot record equivocation evidence");
+            }
+            self.deps.metrics.evidence(e.frame());
+            self.emit(CommitteeEvent::Evidence(e));
+        }
+        for (origin, outcome) in verdicts {
+            self.verdict(origin, outcome).await;
         }
         touched.sort_unstable();
         touched.dedup();

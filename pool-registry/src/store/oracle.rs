@@ -43,6 +43,10 @@ pub trait OracleStore: Send + Sync {
     /// [`StoreOutcome::Unchanged`].
     async fn record_vote(&self, vote: &OracleVote) -> Result<StoreOutcome>;
 
+    /// Records received (already verified) votes in one transaction; one outcome per vote,
+    /// in order.
+    async fn record_votes(&self, votes: &[OracleVote]) -> Result<Vec<StoreOutcome>>;
+
     /// The recorded votes of a frame, ordered by member then root.
     async fn votes(&self, frame: u64) -> Result<Vec<OracleVote>>;
 
@@ -123,6 +127,23 @@ pub(crate) fn plan_certificate(
             what: format!(
                 "quorum certificate of frame {} (stored root {} signers {:?}, new root {} signers {:?})",
                 new.frame, stored.report_root, stored.signers, new.report_root, new.signers
+            ),
+        }),
+    }
+}
+
+/// The outcome of storing `new` where `stored` (same frame, member, root) may exist.
+pub(crate) fn vote_outcome(
+    stored: Option<OracleVote>,
+    new: &OracleVote,
+) -> Result<Option<StoreOutcome>> {
+    match stored {
+        None => Ok(None),
+        Some(stored) if stored == *new => Ok(Some(StoreOutcome::Unchanged)),
+        Some(_) => Err(Error::Conflict {
+            what: format!(
+                "vote of member {} for root {} in frame {}",
+                new.member, new.report_root, new.frame
             ),
         }),
     }

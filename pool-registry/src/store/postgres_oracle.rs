@@ -8,7 +8,7 @@ use types::Hash256;
 use super::StoreOutcome;
 use super::oracle::{
     OracleStore, certificate_from_ssz, evidence_from_json, evidence_json, membership_from_json,
-    membership_json, plan_certificate, plan_own_vote, vote_from_ssz,
+    membership_json, plan_certificate, plan_own_vote, vote_from_ssz, vote_outcome,
 };
 use super::postgres::{PostgresLedgerStore, i};
 use crate::error::{Context, Error, Result};
@@ -139,37 +139,43 @@ impl OracleStore for PostgresLedgerStore {
     }
 
     async fn record_vote(&self, vote: &OracleVote) -> Result<StoreOutcome> {
+        let mut outcomes = self.record_votes(std::slice::from_ref(vote)).await?;
+        outcomes
+            .pop()
+            .ok_or_else(|| Error::Corrupt("no outcome for a recorded vote".to_owned()))
+    }
+
+    async fn record_votes(&self, votes: &[OracleVote]) -> Result<Vec<StoreOutcome>> {
         let s = self.schema();
-        let frame = i(vote.frame, "frame")?;
-        let member = i(vote.member, "member")?;
-        let client = self.client().await?;
-        let inserted = client
-            .execute(
-                &format!("INSERT INTO {s}.oracle_votes (frame, member, report_root, vote) VALUES ($1, $2, $3, $4) ON CONFLICT (frame, member, report_root) DO NOTHING"),
-                &[&frame, &member, &vote.report_root.as_slice(), &vote.to_ssz()],
-            )
-            .await
-            .ctx("inserting a vote")?;
-        if inserted == 1 {
-            return Ok(StoreOutcome::Inserted);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.ctx("starting a vote write")?;
+        let mut outcomes = Vec::with_capacity(votes.len());
+        for vote in votes {
+            let frame = i(vote.frame, "frame")?;
+            let member = i(vote.member, "member")?;
+            let inserted = tx
+                .execute(
+                    &format!("INSERT INTO {s}.oracle_votes (frame, member, report_root, vote) VALUES ($1, $2, $3, $4) ON CONFLICT (frame, member, report_root) DO NOTHING"),
+                    &[&frame, &member, &vote.report_root.as_slice(), &vote.to_ssz()],
+                )
+                .await
+                .ctx("inserting a vote")?;
+            if inserted == 1 {
+                outcomes.push(StoreOutcome::Inserted);
+                continue;
+            }
+            let row = tx
+                .query_one(
+                    &format!("SELECT vote FROM {s}.oracle_votes WHERE frame = $1 AND member = $2 AND report_root = $3"),
+                    &[&frame, &member, &vote.report_root.as_slice()],
+                )
+                .await
+                .ctx("reading a vote")?;
+            let stored = vote_from_ssz(row.try_get::<_, &[u8]>(0).ctx("reading a vote")?)?;
+            outcomes.push(vote_outcome(Some(stored), vote)?.unwrap_or(StoreOutcome::Unchanged));
         }
-        let row = client
-            .query_one(
-                &format!("SELECT vote FROM {s}.oracle_votes WHERE frame = $1 AND member = $2 AND report_root = $3"),
-                &[&frame, &member, &vote.report_root.as_slice()],
-            )
-            .await
-            .ctx("reading a vote")?;
-        if vote_from_ssz(row.try_get::<_, &[u8]>(0).ctx("reading a vote")?)? == *vote {
-            Ok(StoreOutcome::Unchanged)
-        } else {
-            Err(Error::Conflict {
-                what: format!(
-                    "vote of member {} for root {} in frame {}",
-                    vote.member, vote.report_root, vote.frame
-                ),
-            })
-        }
+        tx.commit().await.ctx("committing votes")?;
+        Ok(outcomes)
     }
 
     async fn votes(&self, frame: u64) -> Result<Vec<OracleVote>> {

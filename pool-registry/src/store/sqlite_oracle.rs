@@ -8,7 +8,7 @@ use types::Hash256;
 use super::StoreOutcome;
 use super::oracle::{
     OracleStore, certificate_from_ssz, evidence_from_json, evidence_json, membership_from_json,
-    membership_json, plan_certificate, plan_own_vote, vote_from_ssz,
+    membership_json, plan_certificate, plan_own_vote, vote_from_ssz, vote_outcome,
 };
 use super::sqlite::{SqliteLedgerStore, to_i64};
 use crate::error::{Context, Error, Result};
@@ -166,40 +166,44 @@ impl OracleStore for SqliteLedgerStore {
     }
 
     async fn record_vote(&self, vote: &OracleVote) -> Result<StoreOutcome> {
-        let vote = vote.clone();
-        let frame = to_i64(vote.frame, "frame")?;
-        let member = to_i64(vote.member, "member")?;
+        let mut outcomes = self.record_votes(std::slice::from_ref(vote)).await?;
+        outcomes
+            .pop()
+            .ok_or_else(|| Error::Corrupt("no outcome for a recorded vote".to_owned()))
+    }
+
+    async fn record_votes(&self, votes: &[OracleVote]) -> Result<Vec<StoreOutcome>> {
+        let votes = votes.to_vec();
         self.run(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .ctx("starting a vote write")?;
-            let stored: Option<Vec<u8>> = tx
-                .query_row(
-                    "SELECT vote FROM oracle_votes WHERE frame = ?1 AND member = ?2 AND report_root = ?3",
-                    params![frame, member, vote.report_root.as_slice()],
-                    |row| row.get(0),
+            let mut outcomes = Vec::with_capacity(votes.len());
+            for vote in &votes {
+                let frame = to_i64(vote.frame, "frame")?;
+                let member = to_i64(vote.member, "member")?;
+                let stored: Option<Vec<u8>> = tx
+                    .query_row(
+                        "SELECT vote FROM oracle_votes WHERE frame = ?1 AND member = ?2 AND report_root = ?3",
+                        params![frame, member, vote.report_root.as_slice()],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .ctx("reading a vote")?;
+                let stored = stored.as_deref().map(vote_from_ssz).transpose()?;
+                if let Some(outcome) = vote_outcome(stored, vote)? {
+                    outcomes.push(outcome);
+                    continue;
+                }
+                tx.execute(
+                    "INSERT INTO oracle_votes (frame, member, report_root, vote) VALUES (?1, ?2, ?3, ?4)",
+                    params![frame, member, vote.report_root.as_slice(), vote.to_ssz()],
                 )
-                .optional()
-                .ctx("reading a vote")?;
-            if let Some(stored) = stored {
-                return if vote_from_ssz(&stored)? == vote {
-                    Ok(StoreOutcome::Unchanged)
-                } else {
-                    Err(Error::Conflict {
-                        what: format!(
-                            "vote of member {} for root {} in frame {}",
-                            vote.member, vote.report_root, vote.frame
-                        ),
-                    })
-                };
+                .ctx("inserting a vote")?;
+                outcomes.push(StoreOutcome::Inserted);
             }
-            tx.execute(
-                "INSERT INTO oracle_votes (frame, member, report_root, vote) VALUES (?1, ?2, ?3, ?4)",
-                params![frame, member, vote.report_root.as_slice(), vote.to_ssz()],
-            )
-            .ctx("inserting a vote")?;
-            tx.commit().ctx("committing a vote")?;
-            Ok(StoreOutcome::Inserted)
+            tx.commit().ctx("committing votes")?;
+            Ok(outcomes)
         })
         .await
     }
