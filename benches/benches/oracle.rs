@@ -17,8 +17,8 @@ use criterion::{Criterion, criterion_main};
 use libp2p::identity::{Keypair, ed25519};
 use oracle::network::NetworkLimits;
 use oracle::{
-    Committee, CommitteeConfig, CommitteeDeps, CommitteeEvent, FrameClock, Membership, NoMetrics,
-    NoReports, OracleVote, Submission, TokioSpawner, VoteDomain,
+    Committee, CommitteeConfig, CommitteeDeps, CommitteeEvent, FrameClock, Membership, NoReports,
+    OracleVote, Submission, TokioSpawner, VoteDomain,
 };
 use pool_registry::oracle::{OracleConfig, OracleMember};
 use pool_registry::{OracleStore, SqliteLedgerStore};
@@ -63,6 +63,22 @@ fn oracle_config(keys: &[SecretKey], quorum: u16) -> OracleConfig {
     }
 }
 
+/// Counters printed per frame when `ORACLE_BENCH_TRACE` is set.
+#[derive(Default)]
+struct Counters {
+    outcomes: parking_lot::Mutex<std::collections::BTreeMap<&'static str, u64>>,
+    bans: AtomicU64,
+}
+
+impl oracle::OracleMetrics for Counters {
+    fn vote(&self, outcome: oracle::VoteOutcome) {
+        *self.outcomes.lock().entry(outcome.as_str()).or_default() += 1;
+    }
+    fn peer_banned(&self) {
+        self.bans.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 struct Clock(Arc<AtomicU64>);
 
 impl FrameClock for Clock {
@@ -72,6 +88,7 @@ impl FrameClock for Clock {
 }
 
 struct Running {
+    counters: Arc<Counters>,
     committees: Vec<Committee>,
     stores: Vec<Arc<SqliteLedgerStore>>,
     frame: Arc<AtomicU64>,
@@ -82,6 +99,7 @@ async fn start_committee(n: u64) -> Running {
     let keys: Vec<SecretKey> = (0..n).map(bls_key).collect();
     let live = oracle_config(&keys, (n / 2 + 1) as u16);
     let frame = Arc::new(AtomicU64::new(1));
+    let counters = Arc::new(Counters::default());
     let mut committees = Vec::new();
     let mut stores = Vec::new();
     let mut dirs = Vec::new();
@@ -117,7 +135,7 @@ async fn start_committee(n: u64) -> Running {
             live: Arc::new(move || Some(live.clone())),
             clock: Arc::new(Clock(Arc::clone(&frame))),
             reports: Arc::new(NoReports),
-            metrics: Arc::new(NoMetrics),
+            metrics: Arc::clone(&counters) as Arc<dyn oracle::OracleMetrics>,
             spawner: Arc::new(TokioSpawner),
         };
         committees.push(Committee::start(config, deps).await.expect("start"));
@@ -156,6 +174,7 @@ async fn start_committee(n: u64) -> Running {
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     Running {
+        counters,
         committees,
         stores,
         frame,
@@ -193,6 +212,7 @@ async fn one_frame(running: &Running) -> Duration {
     }
     let start = Instant::now();
     last.submit(submission(frame)).await.expect("vote");
+    let mut arrivals = Vec::new();
     for rx in &mut events {
         loop {
             match tokio::time::timeout(Duration::from_secs(120), rx.recv()).await {
@@ -201,8 +221,20 @@ async fn one_frame(running: &Running) -> Duration {
                 other => panic!("frame {frame}: no certificate: {other:?}"),
             }
         }
+        arrivals.push(start.elapsed());
     }
-    start.elapsed()
+    let elapsed = start.elapsed();
+    if std::env::var_os("ORACLE_BENCH_TRACE").is_some() {
+        let c = &running.counters;
+        eprintln!(
+            "frame {frame}: {} members, last certificate after {elapsed:?}, first {:?}; outcomes {:?}, bans {}",
+            running.committees.len(),
+            arrivals.iter().min(),
+            c.outcomes.lock(),
+            c.bans.load(Ordering::Relaxed),
+        );
+    }
+    elapsed
 }
 
 fn bench_committee(c: &mut Criterion) {

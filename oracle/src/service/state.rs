@@ -82,6 +82,7 @@ pub(super) struct Service {
     verified_rx: mpsc::Receiver<Verified>,
     connected: HashSet<PeerId>,
     last_catch_up: Instant,
+    catch_up_cursor: usize,
 }
 
 impl Service {
@@ -113,6 +114,7 @@ impl Service {
             verified_rx,
             connected: HashSet::new(),
             last_catch_up: Instant::now(),
+            catch_up_cursor: 0,
         };
         let (low, high) = service.window();
         for own in service.deps.store.own_votes_from(low).await? {
@@ -624,9 +626,11 @@ impl Service {
         self.memberships.retain(|f, _| *f >= low);
     }
 
-    /// Asks connected members whose vote is missing in an unsealed frame for that frame's
-    /// votes (after a partition or a restart).
+    /// Asks, per unsealed frame, ONE connected member whose vote is missing (rotating) for
+    /// that frame's votes: recovers gossip lost in a partition without a request storm
+    /// (connecting peers already exchange every frame's votes).
     async fn catch_up(&mut self) {
+        self.catch_up_cursor = self.catch_up_cursor.wrapping_add(1);
         let mut requests = Vec::new();
         for (frame, state) in &self.frames {
             if state.sealed.is_some() {
@@ -637,12 +641,15 @@ impl Service {
                 .votes()
                 .map(|v| v.member)
                 .collect::<HashSet<_>>();
-            for member in state.membership.members() {
-                if !voted.contains(&u64::from(member.index))
-                    && self.connected.contains(&member.peer_id)
-                {
-                    requests.push((member.peer_id, *frame));
-                }
+            let candidates: Vec<PeerId> = state
+                .membership
+                .members()
+                .filter(|m| !voted.contains(&u64::from(m.index)))
+                .map(|m| m.peer_id)
+                .filter(|p| self.connected.contains(p))
+                .collect();
+            if !candidates.is_empty() {
+                requests.push((candidates[self.catch_up_cursor % candidates.len()], *frame));
             }
         }
         for (peer, frame) in requests {
