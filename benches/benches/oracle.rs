@@ -57,7 +57,7 @@ fn oracle_config(keys: &[SecretKey], quorum: u16) -> OracleConfig {
             })
             .collect(),
         quorum,
-        settle_window_ms: 10_000,
+        settle_window_ms: 3_600_000,
         agreement_deadline_seconds: 3600,
         listen_address: "/ip4/127.0.0.1/tcp/0".to_owned(),
     }
@@ -116,7 +116,9 @@ async fn start_committee(n: u64) -> Running {
             pool: Address::repeat_byte(0xbb),
             keypair: identity(i as u64),
             listen: "/ip4/127.0.0.1/tcp/0".parse().expect("multiaddr"),
-            settle_window: Duration::from_secs(10),
+            // Longer than any run: every certificate here is sealed by the last vote (all
+            // members accounted for), which is what the clock measures.
+            settle_window: Duration::from_secs(3600),
             agreement_deadline: Duration::from_secs(3600),
             frames_back: 2,
             catch_up_interval: Duration::from_secs(5),
@@ -216,7 +218,14 @@ async fn one_frame(running: &Running) -> Duration {
     for rx in &mut events {
         loop {
             match tokio::time::timeout(Duration::from_secs(120), rx.recv()).await {
-                Ok(Ok(CommitteeEvent::Agreed(cert))) if cert.frame == frame => break,
+                Ok(Ok(CommitteeEvent::Agreed(cert))) if cert.frame == frame => {
+                    assert_eq!(
+                        cert.signers.len(),
+                        running.committees.len(),
+                        "sealed by the last vote"
+                    );
+                    break;
+                }
                 Ok(Ok(_)) => {}
                 other => panic!("frame {frame}: no certificate: {other:?}"),
             }
