@@ -87,11 +87,13 @@ async fn attacker_banned_and_honest_agree(setup: &Setup, honest: &mut [Node], at
     assert!(certs.iter().all(|c| *c == certs[0]));
     assert_eq!(certs[0].signers, SignerSet::from_indices([0, 1, 2]));
     for node in honest.iter() {
-        let votes = node.store.votes(frame).await.unwrap();
-        assert_eq!(
-            votes.iter().map(|v| v.member).collect::<Vec<_>>(),
-            vec![0, 1, 2]
-        );
+        // Received votes are recorded right after the seal.
+        let members = wait_for(|| async {
+            let votes = node.store.votes(frame).await.unwrap();
+            (votes.len() >= 3).then(|| votes.iter().map(|v| v.member).collect::<Vec<_>>())
+        })
+        .await;
+        assert_eq!(members, vec![0, 1, 2]);
         assert!(node.store.evidence(frame).await.unwrap().is_empty());
     }
 }

@@ -72,7 +72,11 @@ async fn four_members_agree_on_one_certificate() {
             node.store.certificate(setup.frame).await.unwrap().as_ref(),
             Some(&certs[0])
         );
-        assert_eq!(node.store.votes(setup.frame).await.unwrap().len(), 4);
+        // Received votes are recorded right after the seal.
+        wait_for(|| async {
+            (node.store.votes(setup.frame).await.unwrap().len() == 4).then_some(())
+        })
+        .await;
         // The same root again returns the recorded vote; another root is refused.
         let again = node
             .committee
@@ -207,8 +211,15 @@ async fn a_returning_member_catches_up_and_the_certificate_forms() {
         c.store.own_vote(setup.frame).await.unwrap(),
         Some(recorded.clone())
     );
-    let held = a.store.votes(setup.frame).await.unwrap();
-    assert!(held.contains(&recorded), "{held:?}");
+    wait_for(|| async {
+        a.store
+            .votes(setup.frame)
+            .await
+            .unwrap()
+            .contains(&recorded)
+            .then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

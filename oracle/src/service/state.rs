@@ -267,7 +267,9 @@ impl Service {
     async fn submit(&mut self, submission: Submission) -> Result<OracleVote> {
         let frame = submission.frame;
         let membership = self.membership(frame).await?;
+        // Durable in the own-vote table when this returns: it may leave the process now.
         let vote = self.voter.vote(&membership, submission.report_root).await?;
+        self.publish(&vote).await;
         self.deps.store.record_vote(&vote).await?;
         let deadline = Instant::now() + self.config.agreement_deadline;
         let state = self.frame_state(frame).await?;
@@ -276,7 +278,6 @@ impl Service {
         state.body = submission.report_ssz.map(Arc::new);
         state.deadline.get_or_insert(deadline);
         let evidence = state.tally.insert(&membership, vote.clone());
-        self.publish(&vote).await;
         if let Inserted::Evidence(evidence) = evidence {
             // Impossible for an honest node (one root per frame); recorded all the same.
             self.deps.store.record_evidence(&evidence).await?;
@@ -509,12 +510,6 @@ impl Service {
             verdicts.push((origin, outcome));
             touched.push(frame);
         }
-        // One transaction for the batch, before any of it is forwarded.
-        if !to_record.is_empty()
-            && let Err(error) = self.deps.store.record_votes(&to_record).await
-        {
-            tracing::error!(%error, "cannot record verified votes");
-        }
         for e in evidence {
             if let Err(error) = self.deps.store.record_evidence(&e).await {
                 tracing::error!(frame = e.frame(), %error, "cannot record equivocation evidence");
@@ -522,6 +517,8 @@ impl Service {
             self.deps.metrics.evidence(e.frame());
             self.emit(CommitteeEvent::Evidence(e));
         }
+        // Forward and seal first (the certificate is stored durably when sealed), then record
+        // the batch in one transaction: a vote lost in a crash comes back through catch-up.
         for (origin, outcome) in verdicts {
             self.verdict(origin, outcome).await;
         }
@@ -529,6 +526,11 @@ impl Service {
         touched.dedup();
         for frame in touched {
             self.check_seal(frame).await;
+        }
+        if !to_record.is_empty()
+            && let Err(error) = self.deps.store.record_votes(&to_record).await
+        {
+            tracing::error!(%error, "cannot record verified votes");
         }
     }
 
