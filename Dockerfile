@@ -11,10 +11,11 @@ COPY types/Cargo.toml types/Cargo.toml
 COPY signer/Cargo.toml signer/Cargo.toml
 COPY slashing-protection/Cargo.toml slashing-protection/Cargo.toml
 COPY pool-registry/Cargo.toml pool-registry/Cargo.toml
+COPY oracle/Cargo.toml oracle/Cargo.toml
 COPY contracts/Cargo.toml contracts/Cargo.toml
 COPY validator/Cargo.toml validator/Cargo.toml
 COPY benches/Cargo.toml benches/Cargo.toml
-RUN for c in types signer slashing-protection pool-registry contracts benches; do \
+RUN for c in types signer slashing-protection pool-registry oracle contracts benches; do \
       mkdir -p $c/src && echo '' > $c/src/lib.rs; done \
  && mkdir -p contracts/benches && echo 'fn main() {}' > contracts/benches/gas.rs \
  && mkdir -p validator/src && echo 'fn main() {}' > validator/src/main.rs \

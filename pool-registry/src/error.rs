@@ -57,6 +57,19 @@ pub enum Error {
         /// Which item, e.g. `report of frame 7`.
         what: String,
     },
+    /// The node already voted another report root for this frame: an oracle signs one root
+    /// per frame, never a second.
+    #[error(
+        "frame {frame}: this node already voted for report root {recorded}; refusing to vote for {requested}"
+    )]
+    OracleVoteConflict {
+        /// The frame.
+        frame: u64,
+        /// The root of the recorded vote.
+        recorded: Hash256,
+        /// The root asked for.
+        requested: Hash256,
+    },
     /// The per-validator records of an epoch were pruned (its digest and summary remain).
     #[error("epoch {0}: per-validator records were pruned")]
     Pruned(Epoch),

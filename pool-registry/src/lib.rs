@@ -15,6 +15,8 @@
 //!   signing, comparison.
 //! - [`pipeline`]: the snapshot → ledger → report workflow over a store.
 //! - [`merkle`]: OpenZeppelin `StandardMerkleTree` of `(operatorId, cumulativeWei)`.
+//! - [`oracle`]: the oracle committee's membership, votes, evidence and quorum certificates
+//!   (data and encodings; the committee itself is the `oracle` crate).
 //! - `testing` (feature `testing`): the ledger scenarios and their loader, for tests of this
 //!   crate and of the crates built on it.
 
@@ -22,6 +24,7 @@ pub mod canonical;
 mod error;
 pub mod ledger;
 pub mod merkle;
+pub mod oracle;
 pub mod pipeline;
 pub mod registry;
 pub mod report;
@@ -36,6 +39,6 @@ pub use registry::{
     PoolConfig, Registry, RegistryHandle, ReloadOutcome, SanityLimits,
 };
 pub use store::{
-    LedgerStore, PostgresConfig, PostgresLedgerStore, ReportOrder, SqliteLedgerStore, StoreOutcome,
-    ValidatorEpochEntry, ValidatorEpochRow,
+    LedgerStore, OracleStore, PostgresConfig, PostgresLedgerStore, ReportOrder, SqliteLedgerStore,
+    StoreOutcome, ValidatorEpochEntry, ValidatorEpochRow,
 };

@@ -2,7 +2,8 @@
 //!
 //! 1. at every new epoch, [`capture_frame`]: the first call in a frame stores the live
 //!    registry's assignment snapshot and pool parameters for that frame (later calls return the
-//!    stored ones);
+//!    stored ones), and with them the oracle committee's membership when the registry has an
+//!    `[oracle]` section;
 //! 2. once epoch e+1 is finalized, [`account_and_store`] accounts epoch e with its frame's
 //!    snapshot and parameters and stores it (idempotent; a different result is an error);
 //! 3. after a frame's last epoch is stored, [`build_and_store_report`] builds the report on the
@@ -26,7 +27,7 @@ use crate::report::{
 use crate::store::{LedgerStore, StoreOutcome};
 
 /// Stores (once) and returns the snapshot and the pool parameters of the frame containing
-/// `epoch`.
+/// `epoch`; stores (once) the frame's oracle membership beside them.
 pub async fn capture_frame(
     store: &dyn LedgerStore,
     registry: &Registry,
@@ -41,6 +42,9 @@ pub async fn capture_frame(
             message: format!("epoch {epoch} is before the first frame"),
         })?;
     let snapshot = store.ensure_snapshot(&registry.snapshot(frame)).await?;
+    if let Some(membership) = registry.oracle_membership(frame) {
+        store.ensure_membership(&membership).await?;
+    }
     let parameters = store
         .ensure_frame_parameters(&registry.frame_parameters(frame))
         .await?;

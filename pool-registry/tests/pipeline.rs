@@ -247,3 +247,57 @@ async fn without_a_final_report_the_pool_reports_from_its_first_frame() {
         "both epochs counted"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oracle_membership_is_stored_with_the_frame_snapshot() {
+    use pool_registry::OracleStore;
+    let fixture = fixtures_dir().join("ledger/deneb");
+    let text = std::fs::read_to_string(fixture.join("registry.toml")).unwrap();
+    let key = |i: u64| {
+        signer::derivation::interop_secret_key(i)
+            .unwrap()
+            .public_key()
+            .to_bytes()
+    };
+    let with_oracle = |quorum: u64, members: u64| {
+        let mut text = format!("{text}\n[oracle]\nquorum = {quorum}\n");
+        for i in 0..members {
+            text.push_str(&format!(
+                "\n[[oracle.members]]\nindex = {i}\npubkey = \"{}\"\npeer_id = \"12D3KooWAHoEkEqnKzM5PXFygh2movVBCSX3k8tDsT2cneU68Gy{}\"\n",
+                key(i),
+                ["t", "u", "v"][i as usize]
+            ));
+        }
+        registry(&fixture, &text)
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let store = SqliteLedgerStore::open(tmp.path().join("ledger.sqlite"))
+        .await
+        .unwrap();
+    let reg = with_oracle(2, 3);
+    capture_frame_snapshot(&store, &reg, Epoch(3))
+        .await
+        .unwrap();
+    let stored = store
+        .membership(0)
+        .await
+        .unwrap()
+        .expect("captured with frame 0");
+    assert_eq!(stored, reg.oracle_membership(0).unwrap());
+    assert_eq!((stored.quorum, stored.size()), (2, 3));
+    // A registry change inside the frame does not apply to it; the next frame takes it.
+    let changed = with_oracle(1, 1);
+    capture_frame_snapshot(&store, &changed, Epoch(3))
+        .await
+        .unwrap();
+    assert_eq!(store.membership(0).await.unwrap(), Some(stored));
+    capture_frame_snapshot(&store, &changed, Epoch(4))
+        .await
+        .unwrap();
+    assert_eq!(store.membership(1).await.unwrap().unwrap().size(), 1);
+    // Without an [oracle] section nothing is stored.
+    capture_frame_snapshot(&store, &registry(&fixture, &text), Epoch(5))
+        .await
+        .unwrap();
+    assert_eq!(store.membership(2).await.unwrap(), None);
+}

@@ -7,14 +7,18 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use pool_registry::ledger::*;
+use pool_registry::oracle::{
+    EquivocationEvidence, OracleMembership, OracleVote, QuorumCertificate, SignerSet,
+    SnapshotMember,
+};
 use pool_registry::report::{
     FrameReport, RebaseWindow, ReportEnvelope, ReportParameters, ReportStatus, SanityViolation,
     Tally,
 };
 use pool_registry::{
-    Error, FrameParameters, FrameSnapshot, LedgerStore, OperatorTerms, PostgresConfig,
-    PostgresLedgerStore, ReportOrder, SanityLimits, SqliteLedgerStore, StoreOutcome,
-    ValidatorEpochEntry, ValidatorEpochRow,
+    Error, FrameParameters, FrameSnapshot, LedgerStore, OperatorTerms, OracleStore,
+    PostgresConfig, PostgresLedgerStore, ReportOrder, SanityLimits, SqliteLedgerStore,
+    StoreOutcome, ValidatorEpochEntry, ValidatorEpochRow,
 };
 use types::{Address, Epoch, ForkName, Hash256, PublicKeyBytes, SignatureBytes, Slot, U256};
 
@@ -459,6 +463,178 @@ async fn suite(store: &dyn LedgerStore) {
         vec![w, v]
     );
     assert_eq!(store.el_values(Slot(41), Slot(50)).await.unwrap(), vec![]);
+
+    oracle_suite(store).await;
+}
+
+fn vote(frame: u64, member: u64, root: u8) -> OracleVote {
+    OracleVote {
+        frame,
+        report_root: Hash256::repeat_byte(root),
+        member,
+        signature: SignatureBytes::repeat_byte(root ^ member as u8),
+    }
+}
+
+fn membership(frame: u64, quorum: u16) -> OracleMembership {
+    OracleMembership {
+        frame,
+        quorum,
+        members: (0..3u8)
+            .map(|i| {
+                (
+                    i,
+                    SnapshotMember {
+                        pubkey: PublicKeyBytes::repeat_byte(i + 1),
+                        peer_id: format!("peer{i}"),
+                    },
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The oracle committee's tables: same rules on both backends.
+async fn oracle_suite(store: &dyn LedgerStore) {
+    // Memberships: the first captured wins.
+    assert_eq!(store.membership(4).await.unwrap(), None);
+    let m = membership(4, 2);
+    assert_eq!(store.ensure_membership(&m).await.unwrap(), m);
+    assert_eq!(store.ensure_membership(&membership(4, 3)).await.unwrap(), m);
+    assert_eq!(store.membership(4).await.unwrap(), Some(m));
+
+    // Own votes: one root per frame.
+    let own = vote(4, 1, 0x10);
+    assert_eq!(store.own_vote(4).await.unwrap(), None);
+    assert_eq!(store.record_own_vote(&own).await.unwrap(), own);
+    assert_eq!(
+        store.record_own_vote(&own).await.unwrap(),
+        own,
+        "same root: the recorded vote"
+    );
+    let err = store.record_own_vote(&vote(4, 1, 0x11)).await.unwrap_err();
+    assert!(
+        matches!(err, Error::OracleVoteConflict { frame: 4, recorded, requested }
+            if recorded == Hash256::repeat_byte(0x10) && requested == Hash256::repeat_byte(0x11)),
+        "{err}"
+    );
+    assert_eq!(
+        store.own_vote(4).await.unwrap(),
+        Some(own.clone()),
+        "untouched"
+    );
+    store.record_own_vote(&vote(6, 1, 0x12)).await.unwrap();
+    assert_eq!(
+        store.own_votes_from(5).await.unwrap(),
+        vec![vote(6, 1, 0x12)]
+    );
+    assert_eq!(store.own_votes_from(0).await.unwrap().len(), 2);
+
+    // Received votes, keyed by (frame, member, root).
+    for v in [
+        vote(4, 2, 0x10),
+        vote(4, 0, 0x10),
+        vote(4, 2, 0x11),
+        vote(5, 0, 0x10),
+    ] {
+        assert_eq!(store.record_vote(&v).await.unwrap(), StoreOutcome::Inserted);
+    }
+    assert_eq!(
+        store.record_vote(&vote(4, 0, 0x10)).await.unwrap(),
+        StoreOutcome::Unchanged
+    );
+    let mut forged = vote(4, 0, 0x10);
+    forged.signature = SignatureBytes::repeat_byte(0xee);
+    assert!(matches!(
+        store.record_vote(&forged).await,
+        Err(Error::Conflict { .. })
+    ));
+    assert_eq!(
+        store.votes(4).await.unwrap(),
+        vec![vote(4, 0, 0x10), vote(4, 2, 0x10), vote(4, 2, 0x11)]
+    );
+    assert_eq!(
+        store
+            .votes_by_root(Hash256::repeat_byte(0x10))
+            .await
+            .unwrap(),
+        vec![vote(4, 0, 0x10), vote(4, 2, 0x10), vote(5, 0, 0x10)]
+    );
+    assert_eq!(store.votes(9).await.unwrap(), vec![]);
+    // A batch: one transaction, one outcome per vote; a conflict fails the whole batch.
+    assert_eq!(
+        store
+            .record_votes(&[vote(8, 0, 0x20), vote(4, 0, 0x10), vote(8, 1, 0x20)])
+            .await
+            .unwrap(),
+        vec![
+            StoreOutcome::Inserted,
+            StoreOutcome::Unchanged,
+            StoreOutcome::Inserted
+        ]
+    );
+    assert!(matches!(
+        store
+            .record_votes(&[vote(8, 2, 0x20), forged.clone()])
+            .await,
+        Err(Error::Conflict { .. })
+    ));
+    assert_eq!(
+        store.votes(8).await.unwrap(),
+        vec![vote(8, 0, 0x20), vote(8, 1, 0x20)],
+        "the failed batch left nothing"
+    );
+
+    // Evidence: the first pair per (frame, member) stays.
+    let ev = EquivocationEvidence::new(vote(4, 2, 0x11), vote(4, 2, 0x10)).unwrap();
+    assert_eq!(
+        store.record_evidence(&ev).await.unwrap(),
+        StoreOutcome::Inserted
+    );
+    assert_eq!(
+        store.record_evidence(&ev).await.unwrap(),
+        StoreOutcome::Unchanged
+    );
+    let later = EquivocationEvidence::new(vote(4, 2, 0x12), vote(4, 2, 0x10)).unwrap();
+    assert_eq!(
+        store.record_evidence(&later).await.unwrap(),
+        StoreOutcome::Unchanged
+    );
+    assert_eq!(store.evidence(4).await.unwrap(), vec![ev]);
+    assert_eq!(store.evidence(5).await.unwrap(), vec![]);
+
+    // Certificates are never rewritten.
+    let cert = QuorumCertificate {
+        frame: 4,
+        report_root: Hash256::repeat_byte(0x10),
+        signers: SignerSet::from_indices([0, 1]),
+        aggregate_signature: SignatureBytes::repeat_byte(0x77),
+    };
+    assert_eq!(
+        store.store_certificate(&cert).await.unwrap(),
+        StoreOutcome::Inserted
+    );
+    assert_eq!(
+        store.store_certificate(&cert).await.unwrap(),
+        StoreOutcome::Unchanged
+    );
+    let mut other = cert.clone();
+    other.signers = SignerSet::from_indices([0, 1, 2]);
+    let err = store.store_certificate(&other).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict { .. }), "{err}");
+    assert_eq!(store.certificate(4).await.unwrap(), Some(cert.clone()));
+    assert_eq!(store.certificate(5).await.unwrap(), None);
+    assert_eq!(
+        store
+            .certificates_by_root(Hash256::repeat_byte(0x10))
+            .await
+            .unwrap(),
+        vec![cert]
+    );
+    assert_eq!(
+        store.certificates_by_root(Hash256::ZERO).await.unwrap(),
+        vec![]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -472,6 +648,9 @@ async fn sqlite_backend() {
     let store = SqliteLedgerStore::open(&path).await.unwrap();
     assert_eq!(store.epoch(Epoch(8)).await.unwrap(), Some(ledger(8, 10)));
     assert!(store.store_epoch(&ledger(5, 999)).await.is_err());
+    // The oracle's own vote survives a reopen and still refuses a second root.
+    assert_eq!(store.own_vote(4).await.unwrap(), Some(vote(4, 1, 0x10)));
+    assert!(store.record_own_vote(&vote(4, 1, 0x13)).await.is_err());
 }
 
 fn database_url(test: &str) -> Option<String> {

@@ -21,6 +21,8 @@ struct RawFile {
     pool: Spanned<RawPool>,
     #[serde(default)]
     operators: Vec<Spanned<RawOperator>>,
+    #[serde(default)]
+    oracle: Option<Spanned<super::oracle::RawOracle>>,
 }
 
 #[derive(Deserialize)]
@@ -147,7 +149,7 @@ impl Lines {
 }
 
 /// Builds errors for one file.
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     file: &'a Path,
     lines: Lines,
     /// Line used for defaulted values (no span): the `[pool]` header line.
@@ -155,7 +157,7 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err(
+    pub(super) fn err(
         &self,
         span: Range<usize>,
         field: impl Into<String>,
@@ -342,10 +344,18 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Registry> {
             },
         );
     }
+    let oracle = match raw.oracle {
+        Some(section) => {
+            let span = section.span();
+            Some(super::oracle::validate(&ctx, span, section.into_inner())?)
+        }
+        None => None,
+    };
     Ok(Registry::new(
         path.to_path_buf(),
         pool,
         operators.into_values().collect(),
+        oracle,
     ))
 }
 

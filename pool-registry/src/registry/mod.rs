@@ -12,6 +12,7 @@
 mod file;
 mod handle;
 mod parameters;
+mod oracle;
 mod snapshot;
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use types::{Address, Epoch, Hash256, PublicKeyBytes, U256};
 
 use crate::error::Result;
+use crate::oracle::{OracleConfig, OracleMembership};
 
 pub use handle::{RegistryHandle, ReloadOutcome};
 pub use parameters::FrameParameters;
@@ -146,10 +148,16 @@ pub struct Registry {
     operators: Vec<Operator>,
     by_id: HashMap<OperatorId, usize>,
     by_key: HashMap<PublicKeyBytes, OperatorId>,
+    oracle: Option<OracleConfig>,
 }
 
 impl Registry {
-    fn new(source: PathBuf, pool: PoolConfig, operators: Vec<Operator>) -> Self {
+    fn new(
+        source: PathBuf,
+        pool: PoolConfig,
+        operators: Vec<Operator>,
+        oracle: Option<OracleConfig>,
+    ) -> Self {
         let by_id = operators
             .iter()
             .enumerate()
@@ -165,6 +173,7 @@ impl Registry {
             operators,
             by_id,
             by_key,
+            oracle,
         }
     }
 
@@ -232,6 +241,16 @@ impl Registry {
     /// The pool parameters a frame starting now would be accounted with.
     pub fn frame_parameters(&self, frame: u64) -> FrameParameters {
         FrameParameters::capture(self, frame)
+    }
+
+    /// The oracle committee (`[oracle]`), when the pool has one.
+    pub fn oracle(&self) -> Option<&OracleConfig> {
+        self.oracle.as_ref()
+    }
+
+    /// The committee membership a frame starting now would use.
+    pub fn oracle_membership(&self, frame: u64) -> Option<OracleMembership> {
+        self.oracle.as_ref().map(|o| o.snapshot(frame))
     }
 }
 

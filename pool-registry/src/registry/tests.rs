@@ -326,3 +326,186 @@ fn frame_geometry() {
     assert_eq!(f.first_epoch(2), Epoch(18));
     assert_eq!(f.last_epoch(2), Epoch(21));
 }
+
+fn oracle_pubkey(i: u64) -> String {
+    let sk = signer::derivation::interop_secret_key(i).unwrap();
+    format!("{}", sk.public_key().to_bytes())
+}
+
+fn peer_id(i: u8) -> String {
+    let mut bytes = vec![0x00, 0x24, 0x08, 0x01, 0x12, 0x20];
+    bytes.extend([i; 32]);
+    super::oracle::base58_encode(&bytes)
+}
+
+fn oracle_member(index: u64, key: u64, peer: u8) -> String {
+    format!(
+        "\n[[oracle.members]]\nindex = {index}\npubkey = \"{}\"\npeer_id = \"{}\"\naddresses = [\"/ip4/127.0.0.1/tcp/{}\"]\n",
+        oracle_pubkey(key),
+        peer_id(peer),
+        9400 + index
+    )
+}
+
+fn oracle_text(quorum: u64, members: &[(u64, u64, u8)], extra: &str) -> String {
+    let mut text = registry_text("");
+    text.push_str(&format!("\n[oracle]\nquorum = {quorum}\n{extra}"));
+    for &(index, key, peer) in members {
+        text.push_str(&oracle_member(index, key, peer));
+    }
+    text
+}
+
+fn line_of(text: &str, needle: &str, nth: usize) -> usize {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(needle))
+        .nth(nth)
+        .map(|(i, _)| i + 1)
+        .unwrap_or_else(|| panic!("{needle:?} #{nth} not in the text"))
+}
+
+#[test]
+fn oracle_section_parses_with_defaults_and_snapshots() {
+    let r = parse(&registry_text("")).unwrap();
+    assert!(r.oracle().is_none() && r.oracle_membership(3).is_none());
+    let text = oracle_text(3, &[(0, 1, 1), (1, 2, 2), (5, 3, 3), (3, 4, 4)], "");
+    let r = parse(&text).unwrap();
+    let o = r.oracle().unwrap();
+    assert_eq!(o.quorum, 3);
+    assert_eq!(
+        o.members.iter().map(|m| m.index).collect::<Vec<_>>(),
+        vec![0, 1, 3, 5],
+        "sorted by index"
+    );
+    assert_eq!(o.member(5).unwrap().peer_id, peer_id(3));
+    assert_eq!(
+        o.member(5).unwrap().addresses,
+        vec!["/ip4/127.0.0.1/tcp/9405"]
+    );
+    assert_eq!(o.settle_window_ms, crate::oracle::DEFAULT_SETTLE_WINDOW_MS);
+    assert_eq!(o.listen_address, crate::oracle::DEFAULT_LISTEN_ADDRESS);
+    let m = r.oracle_membership(9).unwrap();
+    assert_eq!((m.frame, m.quorum, m.size()), (9, 3, 4));
+    assert_eq!(m.index_of_peer(&peer_id(4)), Some(3));
+    assert_eq!(m.member(1).unwrap().pubkey.to_string(), oracle_pubkey(2));
+    assert!(m.member(256).is_none() && m.member(2).is_none());
+    let other = r.oracle_membership(10).unwrap();
+    assert_ne!(
+        m.root().unwrap(),
+        other.root().unwrap(),
+        "the frame is committed to"
+    );
+
+    let text = oracle_text(
+        2,
+        &[(0, 1, 1), (1, 2, 2)],
+        "settle_window_ms = 250\nagreement_deadline_seconds = 60\nlisten_address = \"/ip6/::1/tcp/0\"\n",
+    );
+    let o = parse(&text).unwrap().oracle().cloned().unwrap();
+    assert_eq!(
+        (
+            o.settle_window_ms,
+            o.agreement_deadline_seconds,
+            o.listen_address.as_str()
+        ),
+        (250, 60, "/ip6/::1/tcp/0")
+    );
+}
+
+#[test]
+fn oracle_quorum_must_be_a_majority() {
+    let members = [(0, 1, 1), (1, 2, 2), (2, 3, 3), (3, 4, 4)];
+    for quorum in [0, 1, 2, 5] {
+        let text = oracle_text(quorum, &members, "");
+        expect_error(
+            &text,
+            line_of(&text, "quorum =", 0),
+            "oracle.quorum",
+            &format!(
+                "quorum {quorum} with 4 members is not allowed: it must satisfy N/2 < quorum ≤ N (3 ≤ quorum ≤ 4)"
+            ),
+        );
+    }
+    parse(&oracle_text(3, &members, "")).unwrap();
+    parse(&oracle_text(4, &members, "")).unwrap();
+    parse(&oracle_text(1, &members[..1], "")).unwrap();
+}
+
+#[test]
+fn oracle_duplicates_are_refused() {
+    let text = oracle_text(2, &[(0, 1, 1), (0, 2, 2), (1, 3, 3)], "");
+    expect_error(
+        &text,
+        line_of(&text, "index = 0", 1),
+        "oracle.members[1].index",
+        "duplicate member index 0",
+    );
+    let text = oracle_text(2, &[(0, 1, 1), (1, 1, 2), (2, 3, 3)], "");
+    expect_error(
+        &text,
+        line_of(&text, "pubkey =", 1),
+        "oracle.members[1].pubkey",
+        "is already member 0's",
+    );
+    let text = oracle_text(2, &[(0, 1, 1), (1, 2, 2), (2, 3, 1)], "");
+    expect_error(
+        &text,
+        line_of(&text, "peer_id =", 2),
+        "oracle.members[2].peer_id",
+        "is already member 0's",
+    );
+}
+
+#[test]
+fn oracle_bad_values_are_named() {
+    let text = oracle_text(1, &[(256, 1, 1)], "");
+    expect_error(
+        &text,
+        line_of(&text, "index = 256", 0),
+        "oracle.members[0].index",
+        "index 256 is out of range",
+    );
+    let text = oracle_text(1, &[(0, 1, 1)], "")
+        .replace(&oracle_pubkey(1), &format!("0x{}", "00".repeat(48)));
+    expect_error(
+        &text,
+        line_of(&text, "pubkey =", 0),
+        "oracle.members[0].pubkey",
+        "is not a valid BLS public key",
+    );
+    let text = oracle_text(1, &[(0, 1, 1)], "").replace(&peer_id(1), "QmNotAPeerId0");
+    expect_error(
+        &text,
+        line_of(&text, "peer_id =", 0),
+        "oracle.members[0].peer_id",
+        "is not a base58 character",
+    );
+    let text = oracle_text(1, &[(0, 1, 1)], "")
+        .replace("/ip4/127.0.0.1/tcp/9400", "/ip4/127.0.0.1/udp/9400");
+    expect_error(
+        &text,
+        line_of(&text, "addresses =", 0),
+        "oracle.members[0].addresses[0]",
+        "is not a usable multiaddr",
+    );
+    let text = oracle_text(
+        1,
+        &[(0, 1, 1)],
+        "listen_address = \"/dns4/example.org/tcp/1\"\n",
+    );
+    expect_error(
+        &text,
+        line_of(&text, "listen_address", 0),
+        "oracle.listen_address",
+        "unsupported protocol",
+    );
+    let mut text = registry_text("");
+    text.push_str("\n[oracle]\nquorum = 1\n");
+    expect_error(
+        &text,
+        line_of(&text, "[oracle]", 0),
+        "oracle.members",
+        "at least one member is required",
+    );
+}

@@ -11,10 +11,14 @@
 //!   and later captures return the stored ones ([`LedgerStore::ensure_snapshot`],
 //!   [`LedgerStore::ensure_frame_parameters`]);
 //! - the one exception to "never rewrite" is adding the signature to a stored final report
-//!   whose root is unchanged.
+//!   whose root is unchanged;
+//! - the oracle committee's records follow the same rules ([`OracleStore`]).
 
+mod oracle;
 mod postgres;
+mod postgres_oracle;
 mod sqlite;
+mod sqlite_oracle;
 
 use async_trait::async_trait;
 use types::{Epoch, Hash256, Slot};
@@ -24,6 +28,7 @@ use crate::ledger::{ElBlockValue, EpochLedger, EpochSummary, ValidatorEpoch};
 use crate::registry::{FrameParameters, FrameSnapshot};
 use crate::report::ReportEnvelope;
 
+pub use oracle::OracleStore;
 pub use postgres::{PostgresConfig, PostgresLedgerStore};
 pub use sqlite::SqliteLedgerStore;
 
@@ -67,9 +72,9 @@ pub struct ValidatorEpochRow {
     pub entry: ValidatorEpochEntry,
 }
 
-/// The accounting store.
+/// The accounting store (it holds the oracle committee's tables too: [`OracleStore`]).
 #[async_trait]
-pub trait LedgerStore: Send + Sync {
+pub trait LedgerStore: OracleStore + Send + Sync {
     /// Stores the ledger of one epoch (idempotent; a different result for a stored epoch is
     /// [`crate::Error::LedgerConflict`]).
     async fn store_epoch(&self, ledger: &EpochLedger) -> Result<StoreOutcome>;

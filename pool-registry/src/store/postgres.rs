@@ -65,7 +65,7 @@ impl std::fmt::Debug for PostgresLedgerStore {
     }
 }
 
-fn i(v: u64, what: &'static str) -> Result<i64> {
+pub(super) fn i(v: u64, what: &'static str) -> Result<i64> {
     i64::try_from(v).map_err(|_| Error::Overflow(what))
 }
 
@@ -133,7 +133,9 @@ impl PostgresLedgerStore {
                      proposer_index BIGINT NOT NULL, value_wei TEXT NOT NULL);
                  CREATE INDEX IF NOT EXISTS el_block_values_slot ON {s}.el_block_values(slot);
                  CREATE INDEX IF NOT EXISTS reports_root ON {s}.reports(root);
-                 SELECT pg_advisory_unlock(7346001);"
+                 {oracle}
+                 SELECT pg_advisory_unlock(7346001);",
+                oracle = super::postgres_oracle::oracle_schema(s)
             ))
             .await
             .ctx("creating the accounting schema")?;
@@ -141,7 +143,11 @@ impl PostgresLedgerStore {
         Ok(store)
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Object> {
+    pub(super) fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    pub(super) async fn client(&self) -> Result<deadpool_postgres::Object> {
         self.pool
             .get()
             .await

@@ -59,7 +59,7 @@ CREATE INDEX IF NOT EXISTS el_block_values_slot ON el_block_values(slot);
 CREATE INDEX IF NOT EXISTS reports_root ON reports(root);
 ";
 
-fn to_i64(v: u64, what: &'static str) -> Result<i64> {
+pub(super) fn to_i64(v: u64, what: &'static str) -> Result<i64> {
     i64::try_from(v).map_err(|_| Error::Overflow(what))
 }
 
@@ -103,6 +103,8 @@ impl SqliteLedgerStore {
                 .ctx("setting synchronous=FULL")?;
             conn.execute_batch(SCHEMA)
                 .ctx("creating the ledger schema")?;
+            conn.execute_batch(super::sqlite_oracle::ORACLE_SCHEMA)
+                .ctx("creating the oracle schema")?;
             Ok(conn)
         })
         .await??;
@@ -117,7 +119,7 @@ impl SqliteLedgerStore {
         &self.path
     }
 
-    async fn run<T: Send + 'static>(
+    pub(super) async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {

@@ -105,7 +105,9 @@ impl AccountingErrorKind {
         match error {
             E::Io { .. } | E::Registry { .. } | E::ReloadRefused(_) => Self::Registry,
             E::Input { .. } | E::Pruned(_) => Self::Inputs,
-            E::LedgerConflict { .. } | E::Conflict { .. } => Self::Conflict,
+            E::LedgerConflict { .. } | E::Conflict { .. } | E::OracleVoteConflict { .. } => {
+                Self::Conflict
+            }
             E::Report { .. } | E::Overflow(_) | E::Merkle(_) => Self::Report,
             E::Corrupt(_)
             | E::Json { .. }
