@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use signer::bls::SecretKey;
 use signer_server::{
-    Chain, Coalescing, FeePolicy, Keys, NoObserver, Reloader, ServiceParts, SignerApi,
+    Chain, Coalescing, FeePolicy, KeySource, Keys, NoObserver, Reloader, ServiceParts, SignerApi,
     SignerObserver, SignerService,
 };
 use slashing_protection::{SlashingProtection, SqliteConfig, SqliteStore};
@@ -174,6 +174,10 @@ pub(crate) struct Options {
     pub(crate) chain: Option<(ChainSpec, Hash256)>,
     /// Metrics hooks.
     pub(crate) observer: Arc<dyn SignerObserver>,
+    /// Slashing protection (default: SQLite in the signer's temporary directory).
+    pub(crate) slashing: Option<Arc<dyn SlashingProtection>>,
+    /// Keys from keystores instead of `keys`.
+    pub(crate) key_source: Option<KeySource>,
 }
 
 impl Default for Options {
@@ -184,6 +188,8 @@ impl Default for Options {
             coalescing: Coalescing::Enabled,
             chain: None,
             observer: Arc::new(NoObserver),
+            slashing: None,
+            key_source: None,
         }
     }
 }
@@ -196,7 +202,10 @@ pub(crate) struct TestSigner<P: EthSpec = E> {
     pub(crate) service: Arc<SignerService<P>>,
     /// Its slashing protection.
     pub(crate) slashing: Arc<dyn SlashingProtection>,
+    /// Its reloader (its task runs).
+    pub(crate) reloader: Arc<Reloader>,
     shutdown: CancellationToken,
+    reload_task: tokio::task::JoinHandle<()>,
     dispatcher: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
 }
@@ -206,23 +215,28 @@ impl<P: EthSpec> TestSigner<P> {
     pub(crate) async fn start(options: Options) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let (spec, root) = options.chain.unwrap_or_else(|| (spec(), gvr()));
-        let slashing: Arc<dyn SlashingProtection> = Arc::new(
-            SqliteStore::open(
-                dir.path().join("slashing.sqlite"),
-                root,
-                SqliteConfig::default(),
-            )
-            .await
-            .expect("slashing protection"),
-        );
-        let keys = Arc::new(
-            Keys::from_secret_keys(
+        let slashing: Arc<dyn SlashingProtection> = match options.slashing {
+            Some(slashing) => slashing,
+            None => Arc::new(
+                SqliteStore::open(
+                    dir.path().join("slashing.sqlite"),
+                    root,
+                    SqliteConfig::default(),
+                )
+                .await
+                .expect("slashing protection"),
+            ),
+        };
+        let keys = match options.key_source {
+            Some(source) => Keys::load(source, slashing.clone()).await.expect("keys").0,
+            None => Keys::from_secret_keys(
                 options.keys.iter().map(|i| secret(*i)).collect(),
                 slashing.clone(),
             )
             .await
             .expect("keys"),
-        );
+        };
+        let keys = Arc::new(keys);
         let service = Arc::new(SignerService::<P>::new(ServiceParts {
             chain: Chain::new(spec, root),
             keys: keys.clone(),
@@ -237,16 +251,24 @@ impl<P: EthSpec> TestSigner<P> {
             let shutdown = shutdown.clone();
             tokio::spawn(async move { service.run_dispatcher(shutdown).await })
         };
+        let reloader = Arc::new(Reloader::new(keys, options.observer));
+        let reload_task = {
+            let reloader = reloader.clone();
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move { reloader.run(shutdown).await })
+        };
         let api = Arc::new(SignerApi {
             service: service.clone(),
-            reloader: Arc::new(Reloader::new(keys, options.observer)),
+            reloader: reloader.clone(),
             token: None,
         });
         Self {
             router: signer_server::router(api),
             service,
             slashing,
+            reloader,
             shutdown,
+            reload_task,
             dispatcher,
             _dir: dir,
         }
@@ -280,10 +302,11 @@ impl<P: EthSpec> TestSigner<P> {
         .await
     }
 
-    /// Stops the dispatcher.
+    /// Stops the dispatcher and the reloader.
     pub(crate) async fn stop(self) {
         self.shutdown.cancel();
         let _ = self.dispatcher.await;
+        let _ = self.reload_task.await;
     }
 }
 
@@ -584,4 +607,59 @@ pub(crate) fn all_cases() -> Vec<Case> {
         ),
     ));
     cases
+}
+
+/// Writes interop key `index` as a keystore (cheap PBKDF2) in `keystores` and its password file
+/// in `secrets`; returns the keystore's path.
+pub(crate) fn write_keystore(
+    keystores: &std::path::Path,
+    secrets: &std::path::Path,
+    index: u64,
+) -> std::path::PathBuf {
+    use signer::keystore::{Kdf, Keystore};
+    std::fs::create_dir_all(keystores).expect("keystores dir");
+    std::fs::create_dir_all(secrets).expect("secrets dir");
+    let password = format!("password-{index}");
+    let keystore = Keystore::encrypt(
+        &secret(index),
+        &password,
+        Kdf::pbkdf2(1024),
+        &format!("m/12381/3600/{index}/0/0"),
+    )
+    .expect("encrypt");
+    let path = keystores.join(format!("keystore-{index}.json"));
+    std::fs::write(&path, keystore.to_json_string()).expect("keystore");
+    std::fs::write(secrets.join(pubkey(index).to_string()), password).expect("password");
+    path
+}
+
+/// An observer that keeps everything it is told.
+#[derive(Default)]
+pub(crate) struct Recorder {
+    /// Every request: kind and outcome.
+    pub(crate) requests:
+        parking_lot::Mutex<Vec<(Option<signer_server::MessageKind>, signer_server::Outcome)>>,
+    /// Every batch size.
+    pub(crate) batches: parking_lot::Mutex<Vec<usize>>,
+    /// The last key count.
+    pub(crate) keys: std::sync::atomic::AtomicUsize,
+}
+
+impl SignerObserver for Recorder {
+    fn on_request(
+        &self,
+        kind: Option<signer_server::MessageKind>,
+        outcome: signer_server::Outcome,
+        _elapsed: std::time::Duration,
+    ) {
+        self.requests.lock().push((kind, outcome));
+    }
+
+    fn on_batch(&self, requests: usize) {
+        self.batches.lock().push(requests);
+    }
+
+    fn on_keys(&self, count: usize) {
+        self.keys.store(count, std::sync::atomic::Ordering::SeqCst);
+    }
 }
