@@ -178,6 +178,8 @@ pub(crate) struct Options {
     pub(crate) slashing: Option<Arc<dyn SlashingProtection>>,
     /// Keys from keystores instead of `keys`.
     pub(crate) key_source: Option<KeySource>,
+    /// The bearer token, when required.
+    pub(crate) token: Option<signer_server::BearerToken>,
 }
 
 impl Default for Options {
@@ -190,6 +192,7 @@ impl Default for Options {
             observer: Arc::new(NoObserver),
             slashing: None,
             key_source: None,
+            token: None,
         }
     }
 }
@@ -260,7 +263,7 @@ impl<P: EthSpec> TestSigner<P> {
         let api = Arc::new(SignerApi {
             service: service.clone(),
             reloader: reloader.clone(),
-            token: None,
+            token: options.token,
         });
         Self {
             router: signer_server::router(api),
