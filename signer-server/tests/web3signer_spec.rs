@@ -94,8 +94,19 @@ impl Schemas {
             return Err(format!("{at}: {value} not in {options:?}").into());
         }
         let known = [
-            "allOf", "oneOf", "enum", "type", "properties", "required", "items", "pattern",
-            "format", "description", "example", "discriminator", "title",
+            "allOf",
+            "oneOf",
+            "enum",
+            "type",
+            "properties",
+            "required",
+            "items",
+            "pattern",
+            "format",
+            "description",
+            "example",
+            "discriminator",
+            "title",
         ];
         if let Some(object) = schema.as_object() {
             for key in object.keys() {
@@ -373,15 +384,30 @@ fn sign_refusals(schemas: &Schemas, setup: &Setup, operation: &Operation) -> Res
         .ok_or("an attestation")?;
     let mut conflicting = attestation.body.clone();
     conflicting["attestation"]["beacon_block_root"] = json!(types::Hash256::repeat_byte(0xee));
-    conflicting.as_object_mut().ok_or("object")?.remove("signingRoot");
+    conflicting
+        .as_object_mut()
+        .ok_or("object")?
+        .remove("signingRoot");
     let malformed = json!({"type": "ATTESTATION", "fork_info": common::fork_info(0)});
     let key = pubkey(3);
     let attempts = [
-        (format!("/api/v1/eth2/sign/{key}"), attestation.body.clone(), 200),
+        (
+            format!("/api/v1/eth2/sign/{key}"),
+            attestation.body.clone(),
+            200,
+        ),
         (format!("/api/v1/eth2/sign/{key}"), conflicting, 412),
         (format!("/api/v1/eth2/sign/{key}"), malformed, 400),
-        (format!("/api/v1/eth2/sign/{}", pubkey(40)), attestation.body.clone(), 404),
-        ("/api/v1/eth2/sign/0xnotakey".to_owned(), attestation.body.clone(), 400),
+        (
+            format!("/api/v1/eth2/sign/{}", pubkey(40)),
+            attestation.body.clone(),
+            404,
+        ),
+        (
+            "/api/v1/eth2/sign/0xnotakey".to_owned(),
+            attestation.body.clone(),
+            400,
+        ),
     ];
     for (path, body, expected) in attempts {
         let (status, content_type, answer) =
@@ -408,15 +434,25 @@ fn request_of(operation: &Operation) -> Option<Value> {
 
 fn run_operation(schemas: &Schemas, setup: &Setup, operation: &Operation) -> Result<(), Problem> {
     let body = request_of(operation);
-    let (status, content_type, answer) =
-        setup.send(operation.method.clone(), &operation.path, body.as_ref(), None, true);
+    let (status, content_type, answer) = setup.send(
+        operation.method.clone(),
+        &operation.path,
+        body.as_ref(),
+        None,
+        true,
+    );
     if !status.is_success() {
         return Err(format!("{status}: {answer}").into());
     }
     check_answer(schemas, operation, status, content_type.as_deref(), &answer)?;
     if operation.path == "/eth/v1/keystores" {
-        let (status, content_type, answer) =
-            setup.send(operation.method.clone(), &operation.path, body.as_ref(), None, false);
+        let (status, content_type, answer) = setup.send(
+            operation.method.clone(),
+            &operation.path,
+            body.as_ref(),
+            None,
+            false,
+        );
         if status != StatusCode::UNAUTHORIZED {
             return Err(format!("without a token: {status}").into());
         }
@@ -425,8 +461,7 @@ fn run_operation(schemas: &Schemas, setup: &Setup, operation: &Operation) -> Res
     }
     if operation.method == Method::POST && operation.path == "/reload" {
         // A second reload while the first may still run: 202 or 409, both specified.
-        let (status, content_type, answer) =
-            setup.send(Method::POST, "/reload", None, None, true);
+        let (status, content_type, answer) = setup.send(Method::POST, "/reload", None, None, true);
         check_answer(schemas, operation, status, content_type.as_deref(), &answer)?;
     }
     Ok(())
@@ -490,7 +525,10 @@ fn main() {
         },
     ));
     let sign = sign_operation(&operations);
-    for operation in operations.into_iter().filter(|o| !o.path.contains("/sign/")) {
+    for operation in operations
+        .into_iter()
+        .filter(|o| !o.path.contains("/sign/"))
+    {
         let schemas = schemas.clone();
         let setup = setup.clone();
         let name = format!("{} {}", operation.method, operation.path);
@@ -502,10 +540,13 @@ fn main() {
         let schemas = schemas.clone();
         let setup = setup.clone();
         let sign = sign.clone();
-        trials.push(Trial::test(format!("POST sign: {}", case.name), move || {
-            // Key 1 signs them all: blocks and attestations of rising slots and epochs.
-            sign_trial(&schemas, &setup, &sign, &case, 1).map_err(|e| Failed::from(e.0))
-        }));
+        trials.push(Trial::test(
+            format!("POST sign: {}", case.name),
+            move || {
+                // Key 1 signs them all: blocks and attestations of rising slots and epochs.
+                sign_trial(&schemas, &setup, &sign, &case, 1).map_err(|e| Failed::from(e.0))
+            },
+        ));
     }
     {
         let schemas = schemas.clone();

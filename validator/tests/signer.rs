@@ -81,7 +81,11 @@ async fn poolvc_run_signs_every_duty_through_poolvc_signer() {
     for index in &remote {
         harness::write_keystores(signer_dir.path(), *index, 1);
     }
-    let config = signer_config(signer_dir.path(), spec.clone(), node.genesis_validators_root);
+    let config = signer_config(
+        signer_dir.path(),
+        spec.clone(),
+        node.genesis_validators_root,
+    );
     let signer = validator::web3signer::start(&config, &CancellationToken::new())
         .await
         .expect("signer starts");
@@ -109,7 +113,10 @@ async fn poolvc_run_signs_every_duty_through_poolvc_signer() {
     );
     let published = node.mock.published();
     assert!(
-        published.blocks.iter().any(|b| b.proposer_index == proposer),
+        published
+            .blocks
+            .iter()
+            .any(|b| b.proposer_index == proposer),
         "the signer's proposer proposes"
     );
     assert!(
@@ -133,7 +140,11 @@ async fn poolvc_run_signs_every_duty_through_poolvc_signer() {
             .any(|r| r.message.pubkey == pubkey(40)),
         "builder registrations"
     );
-    assert!(node.mock.rejected().is_empty(), "{:?}", node.mock.rejected());
+    assert!(
+        node.mock.rejected().is_empty(),
+        "{:?}",
+        node.mock.rejected()
+    );
     running.stop().await;
 
     // The signer counted what it signed and recorded the slashable messages itself.
@@ -157,14 +168,20 @@ async fn poolvc_run_signs_every_duty_through_poolvc_signer() {
             .await
             .unwrap()
             .expect("registered");
-        assert!(state.last_attestation.is_some(), "key {index}: recorded by the signer");
+        assert!(
+            state.last_attestation.is_some(),
+            "key {index}: recorded by the signer"
+        );
     }
     let state = signer_slashing
         .validator_state(&pubkey(proposer))
         .await
         .unwrap()
         .unwrap();
-    assert!(state.last_block.is_some(), "the block recorded by the signer");
+    assert!(
+        state.last_block.is_some(),
+        "the block recorded by the signer"
+    );
     let _ = stop_signer.send(());
     tokio::time::timeout(Duration::from_secs(30), signer_task)
         .await
@@ -399,9 +416,8 @@ async fn the_binary_reloads_on_sighup_requires_its_token_and_shares_the_intercha
         .await
         .unwrap();
     assert!(
-        metrics.contains(
-            "poolvc_signer_requests_total{kind=\"attestation\",outcome=\"slashable\"} 1"
-        ),
+        metrics
+            .contains("poolvc_signer_requests_total{kind=\"attestation\",outcome=\"slashable\"} 1"),
         "{metrics}"
     );
     assert!(metrics.contains("poolvc_signer_keys 2"), "{metrics}");
