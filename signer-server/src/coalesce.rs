@@ -4,14 +4,15 @@
 //! slashing-protection transaction.
 //!
 //! # How requests are batched: no timer
-//! One dispatcher task takes requests from a queue. When it is idle, a request is taken and
-//! signed at once, alone: a lone request waits for no window. While a batch is being signed
-//! (and its attestations recorded), the requests arriving meanwhile queue up; when the batch
-//! is done, everything queued (up to [`MAX_BATCH`]) becomes the next batch. The window is
-//! therefore exactly the duration of the batch in flight: it opens only when there is work in
-//! flight, it grows with the load, and it never delays a request that arrives when nothing
-//! else is being signed. A fixed timer would add its whole length to every lone request and
-//! still miss requests arriving just after it closed.
+//! One batch is signed at a time. A request that arrives when nothing is being signed (and
+//! nothing is queued) is signed at once, alone, on its own task — exactly the path it would
+//! take without coalescing: a lone request waits for no window and for no hand-off. A request
+//! that arrives while a batch is being signed (and its attestations recorded) is queued; the
+//! dispatcher task takes everything queued (up to [`MAX_BATCH`]) as the next batch as soon as
+//! the batch in flight is done. The window is therefore exactly the duration of the batch in
+//! flight: it opens only when there is work in flight, it grows with the load, and it never
+//! delays a request that arrives when nothing else is being signed. A fixed timer would add its
+//! whole length to every lone request and still miss requests arriving just after it closed.
 //!
 //! # Invariants
 //! - an attestation's signature is answered only after its slashing-protection record is
@@ -23,7 +24,10 @@
 //!   exists, without waiting for the transaction;
 //! - within a batch, the database sees the attestations in arrival order, so two conflicting
 //!   requests for one key can never both be approved;
-//! - with [`Coalescing::Disabled`] every request is its own batch, processed on its own task.
+//! - one batch at a time (the `signing` lock), so a queued request waits for one batch at most
+//!   before its own;
+//! - with [`Coalescing::Disabled`] every request is its own batch, processed on its own task,
+//!   concurrently with the others.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -83,6 +87,8 @@ struct Queued {
 /// The batching signer.
 pub(crate) struct Coalescer {
     mode: Coalescing,
+    /// Held while a batch is signed (coalescing only): one batch at a time.
+    signing: tokio::sync::Mutex<()>,
     sender: mpsc::Sender<Queued>,
     receiver: Mutex<Option<mpsc::Receiver<Queued>>>,
     keys: Arc<Keys>,
@@ -100,6 +106,7 @@ impl Coalescer {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         Self {
             mode,
+            signing: tokio::sync::Mutex::new(()),
             sender,
             receiver: Mutex::new(Some(receiver)),
             keys,
@@ -115,8 +122,15 @@ impl Coalescer {
         match self.mode {
             Coalescing::Disabled => self.process(vec![queued]).await,
             Coalescing::Enabled => {
-                if self.sender.send(queued).await.is_err() {
-                    return JobOutcome::Failed("the signer is shutting down".to_owned());
+                // Nothing being signed and nothing queued: sign it now, here, alone.
+                let idle = self.sender.capacity() == self.sender.max_capacity();
+                match self.signing.try_lock() {
+                    Ok(_signing) if idle => self.process(vec![queued]).await,
+                    _ => {
+                        if self.sender.send(queued).await.is_err() {
+                            return JobOutcome::Failed("the signer is shutting down".to_owned());
+                        }
+                    }
                 }
             }
         }
@@ -144,6 +158,8 @@ impl Coalescer {
                 },
                 () = shutdown.cancelled() => break,
             };
+            // After the batch in flight (or a lone request signed on its own task).
+            let _signing = self.signing.lock().await;
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
                 match receiver.try_recv() {
@@ -158,6 +174,7 @@ impl Coalescer {
         while let Ok(job) = receiver.try_recv() {
             rest.push(job);
         }
+        let _signing = self.signing.lock().await;
         while !rest.is_empty() {
             let tail = rest.split_off(rest.len().min(MAX_BATCH));
             self.process(std::mem::replace(&mut rest, tail)).await;

@@ -7,15 +7,19 @@
 //! - the signing gate: every signing operation holds its read side from the key check to its
 //!   answer; removing keys takes the write side, so once a removal returns no signature with
 //!   the removed keys is in flight and none can start;
-//! - a reload that cannot read the keystores directory changes nothing; keystores that fail
-//!   to load are reported and their keys, if held, stay held (a damaged file must not silently
-//!   stop a validator, nor may a key be dropped while requests for it are in flight).
+//! - a reload that cannot read the keystores directory changes nothing; it decrypts only the
+//!   keystores of keys not held yet; those that fail to load are reported. A held key is
+//!   removed only when no keystore file names its pubkey any more (a keystore that still names
+//!   it but no longer decrypts keeps it: a damaged file must not silently stop a validator).
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use signer::bls::SecretKey;
+use signer::cache::CacheParams;
+use signer::keyfiles;
+use signer::keystore::Keystore;
 use signer::loader::{LoadOptions, PasswordSource, Progress, load_keys};
 use signer::{LocalSigner, Signer as _};
 use slashing_protection::SlashingProtection;
@@ -50,7 +54,7 @@ pub struct LoadSummary {
 
 /// The keys and the signing gate.
 pub struct Keys {
-    signer: LocalSigner,
+    signer: Arc<LocalSigner>,
     gate: RwLock<()>,
     source: Option<KeySource>,
     slashing: Arc<dyn SlashingProtection>,
@@ -65,25 +69,16 @@ impl std::fmt::Debug for Keys {
     }
 }
 
-/// Runs the loader on the blocking pool; also returns the pubkeys named by the keystores that
-/// failed to load.
-async fn read_keystores(
-    source: &KeySource,
-) -> Result<(signer::loader::LoadReport, HashSet<PublicKeyBytes>)> {
+/// Runs the loader (key cache, parallel decryption) on the blocking pool.
+async fn read_keystores(source: &KeySource) -> Result<signer::loader::LoadReport> {
     let mut options = LoadOptions::new(&source.keystores_dir, source.passwords.clone());
     options.cache_file = source.key_cache.clone();
     options.progress = Progress::Hidden;
-    let (report, failed) = tokio::task::spawn_blocking(move || {
-        load_keys(&options).map(|report| {
-            let failed = failed_pubkeys(&report);
-            (report, failed)
-        })
-    })
-    .await??;
+    let report = tokio::task::spawn_blocking(move || load_keys(&options)).await??;
     for error in &report.errors {
         tracing::warn!(%error, "keystore not loaded");
     }
-    Ok((report, failed))
+    Ok(report)
 }
 
 impl Keys {
@@ -92,12 +87,12 @@ impl Keys {
         source: KeySource,
         slashing: Arc<dyn SlashingProtection>,
     ) -> Result<(Self, LoadSummary)> {
-        let (report, _) = read_keystores(&source).await?;
+        let report = read_keystores(&source).await?;
         let errors = report.errors.len();
         let pubkeys: Vec<PublicKeyBytes> = report.keys.iter().map(|k| k.pubkey).collect();
         slashing.register_validators(&pubkeys).await?;
         let keys = Self {
-            signer: LocalSigner::from_loaded_keys(report.keys),
+            signer: Arc::new(LocalSigner::from_loaded_keys(report.keys)),
             gate: RwLock::new(()),
             source: Some(source),
             slashing,
@@ -116,7 +111,7 @@ impl Keys {
         secret_keys: Vec<SecretKey>,
         slashing: Arc<dyn SlashingProtection>,
     ) -> Result<Self> {
-        let signer = LocalSigner::new(secret_keys);
+        let signer = Arc::new(LocalSigner::new(secret_keys));
         slashing.register_validators(&signer.public_keys()).await?;
         Ok(Self {
             signer,
@@ -164,14 +159,14 @@ impl Keys {
     /// Adds `secret_keys` after registering them with slashing protection; returns those that
     /// were not held yet.
     pub async fn add(&self, secret_keys: Vec<SecretKey>) -> Result<Vec<PublicKeyBytes>> {
-        let new: Vec<SecretKey> = secret_keys
+        let (pubkeys, new): (Vec<PublicKeyBytes>, Vec<SecretKey>) = secret_keys
             .into_iter()
-            .filter(|key| !self.signer.has_key(&key.public_key().to_bytes()))
-            .collect();
+            .map(|key| (key.public_key().to_bytes(), key))
+            .filter(|(pubkey, _)| !self.signer.has_key(pubkey))
+            .unzip();
         if new.is_empty() {
             return Ok(Vec::new());
         }
-        let pubkeys: Vec<PublicKeyBytes> = new.iter().map(|k| k.public_key().to_bytes()).collect();
         self.slashing.register_validators(&pubkeys).await?;
         Ok(self.signer.add_keys(new))
     }
@@ -187,55 +182,121 @@ impl Keys {
             .collect()
     }
 
-    /// Reads the keystores again: keys of new keystores are registered and added, keys whose
-    /// keystore is gone are removed (behind the signing gate). Keystores that fail to load are
-    /// counted; their keys, if held, stay.
+    /// Reads the keystores directory again: keys of new keystores are decrypted (only those:
+    /// the keys held are not decrypted again), registered and added; keys whose keystore is
+    /// gone are removed (behind the signing gate); the key cache is rewritten for the new set.
+    /// Keystores that fail to load are counted; their keys, if held, stay.
     pub async fn reload(&self) -> Result<LoadSummary> {
-        let Some(source) = &self.source else {
+        let Some(source) = self.source.clone() else {
             return Err(Error::NoKeySource);
         };
-        let (report, failed) = read_keystores(source).await?;
-        let listed: HashSet<PublicKeyBytes> = report.keys.iter().map(|k| k.pubkey).collect();
         let held: HashSet<PublicKeyBytes> = self.public_keys().into_iter().collect();
-        let new: Vec<SecretKey> = report
-            .keys
-            .into_iter()
-            .filter(|k| !held.contains(&k.pubkey))
-            .map(|k| k.secret)
-            .collect();
+        let scan = {
+            let source = source.clone();
+            let held = held.clone();
+            tokio::task::spawn_blocking(move || scan_new_keystores(&source, &held)).await??
+        };
+        for error in &scan.errors {
+            tracing::warn!(%error, "keystore not loaded");
+        }
         let gone: Vec<PublicKeyBytes> = held
             .iter()
-            .filter(|pk| !listed.contains(*pk) && !failed.contains(*pk))
+            .filter(|pk| !scan.listed.contains(*pk))
             .copied()
             .collect();
-        let added = self.add(new).await?.len();
+        let added = self.add(scan.new).await?.len();
         let removed = if gone.is_empty() {
             0
         } else {
             self.remove(&gone).await.len()
         };
+        if (added > 0 || removed > 0)
+            && let Some(cache) = &source.key_cache
+        {
+            self.rewrite_cache(&source, cache).await;
+        }
         Ok(LoadSummary {
             keys: self.len(),
             added,
             removed,
-            errors: report.errors.len(),
+            errors: scan.errors.len(),
         })
+    }
+
+    /// Rewrites the key cache for the keystores now on disk with the keys held (so the next
+    /// start costs one KDF); a failure only costs the next start time, so it is logged.
+    async fn rewrite_cache(&self, source: &KeySource, cache: &std::path::Path) {
+        let signer = self.signer.clone();
+        let (cache, dir, passwords) = (
+            cache.to_path_buf(),
+            source.keystores_dir.clone(),
+            source.passwords.clone(),
+        );
+        let written = tokio::task::spawn_blocking(move || {
+            signer.rewrite_key_cache(&cache, &dir, &passwords, CacheParams::default())
+        })
+        .await;
+        match written {
+            Ok(Ok(update)) => tracing::info!(?update, "key cache updated"),
+            Ok(Err(error)) => tracing::warn!(%error, "key cache not rewritten"),
+            Err(error) => tracing::warn!(%error, "key cache rewrite task failed"),
+        }
     }
 }
 
-/// The pubkeys of keystores that failed to load, where the file names one (blocking I/O).
-fn failed_pubkeys(report: &signer::loader::LoadReport) -> HashSet<PublicKeyBytes> {
-    report
-        .errors
-        .iter()
-        .filter_map(|error| {
-            let text = std::fs::read_to_string(&error.path).ok()?;
-            let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-            let pubkey = value.get("pubkey")?.as_str()?;
-            let digits = pubkey.strip_prefix("0x").unwrap_or(pubkey);
-            let mut bytes = [0u8; 48];
-            hex::decode_to_slice(digits, &mut bytes).ok()?;
-            Some(PublicKeyBytes::from(bytes))
-        })
-        .collect()
+/// What a scan of the keystores directory found.
+struct Scan {
+    /// Every pubkey a keystore file names.
+    listed: HashSet<PublicKeyBytes>,
+    /// The decrypted keys of the pubkeys not held yet.
+    new: Vec<SecretKey>,
+    /// Keystores of new pubkeys that could not be loaded.
+    errors: Vec<String>,
+}
+
+/// Lists the keystores of `source` and decrypts those of pubkeys not in `held` (blocking).
+fn scan_new_keystores(source: &KeySource, held: &HashSet<PublicKeyBytes>) -> Result<Scan> {
+    let files = keyfiles::scan_keystores(&source.keystores_dir, source.key_cache.as_deref())?;
+    let listed: HashSet<PublicKeyBytes> = files.iter().map(|f| f.pubkey).collect();
+    let mut errors = Vec::new();
+    let mut jobs = Vec::new();
+    let mut seen = HashSet::new();
+    for file in files.iter().filter(|f| !held.contains(&f.pubkey)) {
+        // A validator with several files: the first one in path order.
+        if !seen.insert(file.pubkey) {
+            continue;
+        }
+        let password = match &source.passwords {
+            PasswordSource::PerKeyFiles(dir) => {
+                keyfiles::read_password_file(&keyfiles::password_file(dir, &file.pubkey))
+            }
+            PasswordSource::SharedFile(path) => keyfiles::read_password_file(path),
+        };
+        let job = password.and_then(|password| {
+            Ok(keyfiles::DecryptJob {
+                keystore: Keystore::from_file(&file.path)?,
+                password,
+            })
+        });
+        match job {
+            Ok(job) => jobs.push((file.path.clone(), job)),
+            Err(error) => errors.push(format!("{}: {error}", file.path.display())),
+        }
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get().saturating_sub(1))
+        .clamp(1, 4);
+    let (paths, jobs): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
+    let mut new = Vec::with_capacity(jobs.len());
+    for (path, decrypted) in paths.iter().zip(keyfiles::decrypt_batch(&jobs, threads)) {
+        match decrypted {
+            Ok(secret) => new.push(secret),
+            Err(error) => errors.push(format!("{}: {error}", path.display())),
+        }
+    }
+    Ok(Scan {
+        listed,
+        new,
+        errors,
+    })
 }

@@ -69,6 +69,14 @@ async fn public_keys(signer: &TestSigner) -> Vec<String> {
     keys
 }
 
+/// Breaks a keystore's checksum (it still names its pubkey, but no password opens it).
+fn damage(path: &std::path::Path) {
+    let mut keystore: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    keystore["crypto"]["checksum"]["message"] = json!("00".repeat(32));
+    std::fs::write(path, keystore.to_string()).unwrap();
+}
+
 fn sorted(indices: &[u64]) -> Vec<String> {
     let mut keys: Vec<String> = indices.iter().map(|i| pubkey(*i).to_string()).collect();
     keys.sort();
@@ -122,12 +130,9 @@ async fn keystores_load_and_reload() {
     let (status, _) = signer.sign(&pubkey(1), &randao(1)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    // A damaged keystore of a held key: reported, and the key stays.
-    let first = keystores.join("keystore-0.json");
-    let mut damaged: Value =
-        serde_json::from_str(&std::fs::read_to_string(&first).unwrap()).unwrap();
-    damaged["crypto"]["checksum"]["message"] = json!("00".repeat(32));
-    std::fs::write(&first, damaged.to_string()).unwrap();
+    // A new keystore that does not decrypt: reported, not loaded.
+    let third = write_keystore(&keystores, &secrets, 3);
+    damage(&third);
     let (status, _) = post(&signer, "/reload").await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let done = reload_done(&signer).await;
@@ -137,6 +142,17 @@ async fn keystores_load_and_reload() {
         "{done}"
     );
     assert_eq!(public_keys(&signer).await, sorted(&[0, 2]));
+
+    // A held key whose keystore no longer decrypts stays (only new keystores are decrypted);
+    // the next start would report the file.
+    std::fs::remove_file(&third).unwrap();
+    damage(&keystores.join("keystore-0.json"));
+    let (status, _) = post(&signer, "/reload").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(reload_done(&signer).await["status"], "completed");
+    assert_eq!(public_keys(&signer).await, sorted(&[0, 2]));
+    let (status, _) = signer.sign(&pubkey(0), &randao(2)).await;
+    assert_eq!(status, StatusCode::OK);
     signer.stop().await;
 }
 

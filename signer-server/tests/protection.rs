@@ -4,6 +4,10 @@
 //! signs nothing; blocks (whole, blinded, header only) and builder registrations are checked
 //! against the vault, refusals counted; a refused request records nothing.
 
+#[expect(
+    dead_code,
+    reason = "the shared helpers are used in part by each test binary"
+)]
 mod common;
 
 use std::sync::Arc;

@@ -6,6 +6,10 @@
 //! is deterministic), and every example of the Web3Signer specification gives the
 //! `signingRoot` the example states.
 
+#[expect(
+    dead_code,
+    reason = "the shared helpers are used in part by each test binary"
+)]
 mod common;
 
 use std::path::Path;
