@@ -44,14 +44,23 @@ struct DeleteBody {
     pubkeys: Vec<String>,
 }
 
-fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+/// A request body that is not what the route takes (a 400 naming where).
+struct BadBody(String);
+
+impl IntoResponse for BadBody {
+    fn into_response(self) -> Response {
+        error(StatusCode::BAD_REQUEST, self.0)
+    }
+}
+
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, BadBody> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
-        error(
-            StatusCode::BAD_REQUEST,
-            format!("invalid request body at `{path}`: {}", e.into_inner()),
-        )
+        BadBody(format!(
+            "invalid request body at `{path}`: {}",
+            e.into_inner()
+        ))
     })
 }
 
@@ -67,7 +76,7 @@ pub(super) async fn import<E: EthSpec>(
 ) -> Response {
     let body: ImportBody = match parse_body(&body) {
         Ok(body) => body,
-        Err(response) => return response,
+        Err(bad) => return bad.into_response(),
     };
     if body.keystores.len() != body.passwords.len() {
         return error(
@@ -103,7 +112,7 @@ pub(super) async fn delete<E: EthSpec>(
 ) -> Response {
     let body: DeleteBody = match parse_body(&body) {
         Ok(body) => body,
-        Err(response) => return response,
+        Err(bad) => return bad.into_response(),
     };
     let mut pubkeys = Vec::with_capacity(body.pubkeys.len());
     for (i, text) in body.pubkeys.iter().enumerate() {
