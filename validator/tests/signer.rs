@@ -394,17 +394,25 @@ async fn the_binary_reloads_on_sighup_requires_its_token_and_shares_the_intercha
 
     // SIGHUP: a keystore added meanwhile is loaded.
     harness::write_keystores(datadir, 1, 1);
+    let (_, status) = signer.get("/reload", Some(token)).await;
+    assert_eq!(status["status"], "idle", "{status}");
     signer.signal(libc::SIGHUP);
-    let mut loaded = false;
+    let mut done = Value::Null;
     for _ in 0..300 {
-        let (_, keys) = signer.get("/api/v1/eth2/publicKeys", Some(token)).await;
-        if keys.as_array().is_some_and(|k| k.len() == 2) {
-            loaded = true;
+        let (_, status) = signer.get("/reload", Some(token)).await;
+        if status["status"] == "completed" {
+            done = status;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(loaded, "the new key after SIGHUP");
+    assert_eq!(done["status"], "completed", "the reload after SIGHUP ended");
+    let (_, keys) = signer.get("/api/v1/eth2/publicKeys", Some(token)).await;
+    assert_eq!(
+        keys.as_array().map(Vec::len),
+        Some(2),
+        "the new key: {keys}"
+    );
     let (status, body) = signer.sign(1, &attestation(1, 2, 1), Some(token)).await;
     assert_eq!(status, 200, "{body}");
 
