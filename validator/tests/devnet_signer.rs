@@ -9,14 +9,12 @@
 //! every block pays the vault. Once the chain has finalised, a second Lodestar validator client
 //! with the same keys and another graffiti shares the signer: the conflicting block proposals
 //! of whichever client asks second are refused (412, counted in the signer's metrics and seen
-//! in a client's log), the chain finalises again with both running, and it has no slashable
-//! pair (no slashing in the pools or blocks, no validator slashed). The run stops as soon as
-//! this is shown.
+//! in a client's log), the chain finalises again with both running. Then both stop and
+//! poolvc's own client (`poolvc run --remote-signer-url`, no local key) takes the keys over
+//! through the same signer: the chain finalises twice more on its signatures. Over the whole
+//! run the chain has no slashable pair (no slashing in the pools or blocks, no validator
+//! slashed) and every block pays the vault. The run stops as soon as this is shown.
 
-#[expect(
-    dead_code,
-    reason = "the devnet helpers of the end-to-end tests, of which this binary uses a part"
-)]
 #[path = "common/devnet.rs"]
 mod devnet;
 
@@ -26,7 +24,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use devnet::{
-    Devnet, Process, SLOTS_PER_EPOCH, VAULT, free_port, included_votes, number, write_interop_keys,
+    Devnet, Process, SLOTS_PER_EPOCH, VAULT, free_port, included_votes, number, start_poolvc,
+    write_interop_keys,
 };
 
 const VALIDATORS: u64 = 64;
@@ -36,8 +35,11 @@ const FIRST_FINALIZED: u64 = 1;
 const VOTED_EPOCHS: std::ops::RangeInclusive<u64> = 1..=2;
 /// Share of the validators whose vote of each of those epochs must be on chain, in percent.
 const INCLUDED_PERCENT: u64 = 85;
-/// Wall slot by which everything must have been shown (generous: the machine may be busy).
+/// Wall slot by which the Lodestar part must have been shown (generous: the machine may be
+/// busy).
 const DEADLINE_SLOT: u64 = 16 * SLOTS_PER_EPOCH;
+/// Further slots for poolvc's own client to show finality through the signer.
+const HANDOVER_SLOTS: u64 = 8 * SLOTS_PER_EPOCH;
 
 /// Prints the tail of the logs if the test fails.
 struct LogsOnFailure(Vec<PathBuf>);
@@ -130,11 +132,13 @@ async fn lodestar_validator_clients_sign_through_poolvc_signer() {
     let signer_log = dir.path().join("signer.log");
     let first_log = dir.path().join("lodestar-vc-1.log");
     let second_log = dir.path().join("lodestar-vc-2.log");
+    let poolvc_log = dir.path().join("poolvc.log");
     let _logs = LogsOnFailure(vec![
         dir.path().join("run/beacon.log"),
         signer_log.clone(),
         first_log.clone(),
         second_log.clone(),
+        poolvc_log.clone(),
     ]);
 
     // Everything starts before genesis: a peerless Lodestar without a block for an epoch
@@ -245,6 +249,72 @@ async fn lodestar_validator_clients_sign_through_poolvc_signer() {
         );
         tokio::time::sleep(Duration::from_secs(2)).await;
     };
+
+    // The Lodestar clients stop; poolvc's own client takes the keys over through the same
+    // signer (`--remote-signer-url`, no local key) and the chain finalises again on its
+    // signatures alone. Doppelganger protection would rightly see the keys just used by the
+    // Lodestar clients: the signer's slashing protection is what guards this handover.
+    if let Some((mut second, _)) = second.take() {
+        second.stop(Duration::from_secs(20));
+    }
+    first.stop(Duration::from_secs(20));
+    let empty = dir.path().join("no-local-keys");
+    std::fs::create_dir_all(empty.join("keys")).unwrap();
+    std::fs::create_dir_all(empty.join("secrets")).unwrap();
+    let mut poolvc = start_poolvc(
+        &net,
+        &dir.path().join("poolvc"),
+        &empty.join("keys"),
+        &empty.join("secrets"),
+        &poolvc_log,
+        &[
+            "--remote-signer-url",
+            &signer_url,
+            "--doppelganger-epochs",
+            "0",
+        ],
+    );
+    eprintln!(
+        "Lodestar clients through the signer: justified {justified}, finalized {finalized}, \
+         {refused} block proposals refused (the client asking second)"
+    );
+    let handed_over_at = finalized;
+    let before = metrics(metrics_port).await;
+    let (justified, finalized) = loop {
+        assert!(net.beacon.try_status().is_none(), "Lodestar stopped");
+        assert!(signer.try_status().is_none(), "poolvc signer stopped");
+        assert!(poolvc.try_status().is_none(), "poolvc stopped");
+        let (justified, finalized) = net.finality().await;
+        if finalized >= handed_over_at + 2 {
+            break (justified, finalized);
+        }
+        assert!(
+            net.wall_slot() < DEADLINE_SLOT + HANDOVER_SLOTS,
+            "poolvc through the signer: finalized {finalized}, handed over at {handed_over_at}"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    let after = metrics(metrics_port).await;
+    let by_poolvc = |kind: &str| {
+        let series = format!("poolvc_signer_requests_total{{kind=\"{kind}\",outcome=\"signed\"}}");
+        sample(&after, &series) - sample(&before, &series)
+    };
+    assert!(
+        by_poolvc("attestation") > 0 && by_poolvc("block") > 0,
+        "poolvc's client signed through the signer"
+    );
+    let poolvc_text = std::fs::read_to_string(&poolvc_log).unwrap_or_default();
+    assert!(
+        poolvc_text.contains("remote signer keys loaded"),
+        "poolvc loaded the signer's keys"
+    );
+    eprintln!(
+        "poolvc run through the signer: finalized {handed_over_at} -> {finalized} (justified \
+         {justified}); {} attestations, {} blocks signed for it",
+        by_poolvc("attestation"),
+        by_poolvc("block")
+    );
+
     let head = number(
         &net.get("/eth/v1/beacon/headers/head").await.expect("head")["data"]["header"]["message"]["slot"],
     );
@@ -343,10 +413,8 @@ async fn lodestar_validator_clients_sign_through_poolvc_signer() {
          attestations refused (412); no slashing"
     );
 
-    if let Some((mut second, _)) = second {
-        second.stop(Duration::from_secs(20));
-    }
-    first.stop(Duration::from_secs(20));
+    let status = poolvc.stop(Duration::from_secs(20)).expect("poolvc stops");
+    assert_eq!(status.code(), Some(0), "poolvc: clean shutdown on SIGTERM");
     let status = signer
         .stop(Duration::from_secs(20))
         .expect("the signer stops");
