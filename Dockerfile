@@ -13,9 +13,10 @@ COPY slashing-protection/Cargo.toml slashing-protection/Cargo.toml
 COPY pool-registry/Cargo.toml pool-registry/Cargo.toml
 COPY oracle/Cargo.toml oracle/Cargo.toml
 COPY contracts/Cargo.toml contracts/Cargo.toml
+COPY signer-server/Cargo.toml signer-server/Cargo.toml
 COPY validator/Cargo.toml validator/Cargo.toml
 COPY benches/Cargo.toml benches/Cargo.toml
-RUN for c in types signer slashing-protection pool-registry oracle contracts benches; do \
+RUN for c in types signer slashing-protection pool-registry oracle contracts signer-server benches; do \
       mkdir -p $c/src && echo '' > $c/src/lib.rs; done \
  && mkdir -p contracts/benches && echo 'fn main() {}' > contracts/benches/gas.rs \
  && mkdir -p validator/src && echo 'fn main() {}' > validator/src/main.rs \
@@ -36,7 +37,8 @@ RUN apt-get update \
 COPY --from=build /usr/local/bin/poolvc /usr/local/bin/poolvc
 USER 10001:10001
 VOLUME ["/data"]
-# Keymanager API (loopback by default inside the container; publish explicitly), metrics, reports API.
-EXPOSE 5062 5064 5065
+# Keymanager API (loopback by default inside the container; publish explicitly), metrics, reports API,
+# and the `poolvc signer` API (also loopback by default: --http-address to publish it).
+EXPOSE 5062 5064 5065 9000
 ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/poolvc"]
 CMD ["run", "--datadir", "/data"]

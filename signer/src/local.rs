@@ -107,16 +107,18 @@ impl LocalSigner {
 }
 
 /// Resolves every pubkey up front so an unknown key fails the request before any work.
-fn resolve(map: &KeyMap, groups: Vec<SigningGroup>) -> Result<Vec<(Hash256, Vec<Arc<SecretKey>>)>> {
+fn resolve(
+    map: &KeyMap,
+    groups: Vec<(Hash256, Vec<PublicKeyBytes>)>,
+) -> Result<Vec<(Hash256, Vec<Arc<SecretKey>>)>> {
     groups
         .into_iter()
-        .map(|group| {
-            let keys = group
-                .pubkeys
+        .map(|(signing_root, pubkeys)| {
+            let keys = pubkeys
                 .iter()
                 .map(|pk| map.get(pk).cloned().ok_or(Error::UnknownPubkey(*pk)))
                 .collect::<Result<Vec<_>>>()?;
-            Ok((group.signing_root, keys))
+            Ok((signing_root, keys))
         })
         .collect()
 }
@@ -124,6 +126,21 @@ fn resolve(map: &KeyMap, groups: Vec<SigningGroup>) -> Result<Vec<(Hash256, Vec<
 impl LocalSigner {
     /// Signs every group (the message descriptions are not needed here); all or nothing.
     pub async fn sign_local(&self, groups: Vec<SigningGroup>) -> Result<Vec<Vec<SignatureBytes>>> {
+        self.sign_roots(
+            groups
+                .into_iter()
+                .map(|group| (group.signing_root, group.pubkeys))
+                .collect(),
+        )
+        .await
+    }
+
+    /// Signs every `(signing root, keys)` group: one hash-to-curve per group, all cores; all
+    /// or nothing (an unknown key fails the call before any work).
+    pub async fn sign_roots(
+        &self,
+        groups: Vec<(Hash256, Vec<PublicKeyBytes>)>,
+    ) -> Result<Vec<Vec<SignatureBytes>>> {
         let resolved = resolve(&self.snapshot(), groups)?;
         let signatures = tokio::task::spawn_blocking(move || {
             let borrowed: Vec<(Hash256, Vec<&SecretKey>)> = resolved

@@ -13,6 +13,7 @@
 //!   reports server);
 //! - [`metrics`]: every Prometheus metric; [`config`]: the validated runtime configuration;
 //! - [`credentials`]: BLS-to-execution withdrawal credential changes;
+//! - [`web3signer`]: `poolvc signer`, the Web3Signer-compatible remote signer;
 //! - `testing` (feature `testing`): an in-process mock beacon node for tests and benches.
 
 pub mod accounting;
@@ -29,6 +30,7 @@ pub mod metrics;
 pub mod pool;
 pub mod services;
 pub mod store;
+pub mod web3signer;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -85,10 +85,31 @@ async fn run(args: &validator::cli::run::RunArgs) -> anyhow::Result<ShutdownReas
         .await)
 }
 
+async fn run_signer(args: &validator::cli::signer::SignerArgs) -> anyhow::Result<ShutdownReason> {
+    let config = args.to_config()?;
+    let abort = CancellationToken::new();
+    let mut signal = tokio::spawn(termination_signal());
+    let start = validator::web3signer::start(&config, &abort);
+    tokio::pin!(start);
+    let running = tokio::select! {
+        started = &mut start => started?,
+        by = &mut signal => {
+            abort.cancel();
+            let by = by.unwrap_or_else(|_| "signal".to_owned());
+            tracing::info!(%by, "stopped before the signer started");
+            return Ok(ShutdownReason::Requested { by });
+        }
+    };
+    Ok(running
+        .run_until(async move { signal.await.unwrap_or_else(|_| "signal".to_owned()) })
+        .await)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (format, level) = match &cli.command {
         Command::Run(args) => (args.log.format(), args.log.log_level.clone()),
+        Command::Signer(args) => (args.log.format(), args.log.log_level.clone()),
         _ => (LogFormat::Text, "info".to_owned()),
     };
     if let Err(error) = init_logging(format, &level) {
@@ -109,6 +130,7 @@ fn main() -> ExitCode {
     let outcome: anyhow::Result<ExitCode> = runtime.block_on(async {
         match &cli.command {
             Command::Run(args) => Ok(exit_code(&run(args).await?)),
+            Command::Signer(args) => Ok(exit_code(&run_signer(args).await?)),
             Command::Keys(KeysCommand::Interop(args)) => {
                 let pubkeys = validator::cli::keys::interop(args)?;
                 println!("wrote {} interop keystores", pubkeys.len());

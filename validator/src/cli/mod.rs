@@ -8,7 +8,9 @@
 //! - `poolvc report verify`: recompute a pool report from a beacon node
 //!   ([`report::ReportCommand`]; its oracle signature check in [`report_signature`]);
 //! - `poolvc credentials set-withdrawal-address`: BLS-to-execution credential changes
-//!   ([`credentials::CredentialsCommand`]).
+//!   ([`credentials::CredentialsCommand`]);
+//! - `poolvc signer`: a Web3Signer-compatible remote signer for any validator client
+//!   ([`signer::SignerArgs`]).
 
 pub mod credentials;
 pub mod keymanager;
@@ -18,6 +20,7 @@ pub mod remote_signer;
 pub mod report;
 pub mod report_signature;
 pub mod run;
+pub mod signer;
 pub mod slashing_protection;
 
 use clap::{Parser, Subcommand};
@@ -48,6 +51,9 @@ pub enum Command {
     /// Withdrawal credential changes (BLS to execution address).
     #[command(subcommand)]
     Credentials(credentials::CredentialsCommand),
+    /// Serve a Web3Signer-compatible remote signer (slashing protection, the pool's fee policy)
+    /// for validator clients of any make.
+    Signer(Box<self::signer::SignerArgs>),
 }
 
 /// A command line the tests expected to parse but did not (clap's or the validation's

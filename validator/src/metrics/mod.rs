@@ -1,10 +1,12 @@
 //! Every Prometheus metric of the client, declared in this one module: the validator client's
-//! ([`vc`]: duties, signing, slashing protection, beacon nodes, doppelganger, keys) and the
+//! ([`vc`]: duties, signing, slashing protection, beacon nodes, doppelganger, keys), the
 //! pool's accounting ([`pool`]: exchange rate, APR, reports, per-operator figures, the ledger
-//! and its checks). Both live in one registry per [`Metrics`] instance.
+//! and its checks) and the remote signer's ([`signer`], `poolvc signer`). All live in one
+//! registry per [`Metrics`] instance.
 //!
 //! # Naming rules
-//! - Every name starts with `poolvc_`; the pool's accounting metrics with `poolvc_pool_`.
+//! - Every name starts with `poolvc_`; the pool's accounting metrics with `poolvc_pool_`, the
+//!   remote signer's with `poolvc_signer_`.
 //! - Counters, and only counters, end in `_total`.
 //! - Base units only, named in the suffix: `_seconds`, `_bytes`; ratios end in `_ratio` and are
 //!   fractions in `0..=1` (0.04 = 4 %), except the APR, which is negative when the rate fell.
@@ -23,6 +25,7 @@
 //! documentation check and the dashboard check read that list.
 
 pub mod pool;
+pub mod signer;
 mod vc;
 
 use std::sync::Arc;
@@ -36,6 +39,7 @@ use prometheus::{
 };
 
 pub use pool::{AccountingErrorKind, Invariant, PoolMetrics};
+pub use signer::{SignerMetrics, SignerMetricsObserver};
 pub use vc::{Duty, Metrics, Outcome, SlashingMetrics, refusal_reason};
 
 /// Which part of the client a metric belongs to.
@@ -45,6 +49,8 @@ pub enum MetricGroup {
     Client,
     /// The pool's accounting.
     Pool,
+    /// The remote signer (`poolvc signer`).
+    Signer,
 }
 
 /// A metric's type as exported.
@@ -132,7 +138,7 @@ const LATENCY_BUCKETS: &[f64] = &[
     5.0, 10.0,
 ];
 
-fn malformed(name: &str, error: prometheus::Error) -> ! {
+pub(crate) fn malformed(name: &str, error: prometheus::Error) -> ! {
     panic!("metric {name} is malformed: {error}")
 }
 

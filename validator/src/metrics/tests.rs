@@ -330,7 +330,50 @@ fn observed() -> Metrics {
     let (withheld, _, _) = report(1, 4, 5, 1_000_000, Some(&envelope.report));
     assert_eq!(withheld.status, ReportStatus::Withheld);
     metrics.pool.observe_report(&withheld);
+    touch_signer_metrics(&metrics);
     metrics
+}
+
+/// Gives every signer metric a sample, through the observer the signer reports to.
+fn touch_signer_metrics(metrics: &Metrics) {
+    use signer_server::{MessageKind, Outcome, SignerObserver};
+    let observer = super::SignerMetricsObserver(std::sync::Arc::new(metrics.clone()));
+    observer.on_request(
+        Some(MessageKind::Attestation),
+        Outcome::Signed,
+        Duration::from_millis(1),
+    );
+    observer.on_batch(3);
+    observer.on_keys(2);
+}
+
+#[test]
+fn signer_outcomes_are_counted_and_pool_safety_refusals_shared() {
+    use signer_server::{MessageKind, Outcome, SignerObserver};
+    let metrics = std::sync::Arc::new(Metrics::new());
+    let observer = super::SignerMetricsObserver(metrics.clone());
+    observer.on_request(
+        Some(MessageKind::Block),
+        Outcome::PoolSafety,
+        Duration::ZERO,
+    );
+    observer.on_request(None, Outcome::BadRequest, Duration::ZERO);
+    observer.on_request(Some(MessageKind::Block), Outcome::Slashable, Duration::ZERO);
+    assert_eq!(
+        metrics
+            .signer
+            .count(Some(MessageKind::Block), Outcome::PoolSafety),
+        1
+    );
+    assert_eq!(metrics.signer.count(None, Outcome::BadRequest), 1);
+    assert_eq!(metrics.pool_safety_refusals.get(), 1, "pool safety only");
+    let text = metrics.gather();
+    assert!(
+        text.contains("poolvc_signer_requests_total{kind=\"unknown\",outcome=\"bad_request\"} 1"),
+        "{text}"
+    );
+    observer.on_keys(7);
+    assert_eq!(metrics.signer.keys.get(), 7);
 }
 
 #[test]
@@ -377,6 +420,12 @@ fn names_and_labels_follow_the_rules() {
         if d.group == MetricGroup::Pool {
             assert!(d.name.starts_with("poolvc_pool_"), "{}", d.name);
         }
+        assert_eq!(
+            d.group == MetricGroup::Signer,
+            d.name.starts_with("poolvc_signer_"),
+            "{}: signer metrics and only they start with poolvc_signer_",
+            d.name
+        );
         for label in &d.labels {
             assert!(
                 ALLOWED_LABELS.contains(&label.as_str()),

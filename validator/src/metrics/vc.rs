@@ -16,6 +16,7 @@ use prometheus::{
 use slashing_protection::{BatchOutcome, MessageKind, NotSafe, SlashingObserver};
 
 use super::pool::PoolMetrics;
+use super::signer::SignerMetrics;
 use super::{Declared, Descriptor, counter_vec, gauge_vec, histogram_vec, register};
 use crate::beacon_node::NodeStatus;
 
@@ -124,6 +125,8 @@ pub struct Metrics {
     pub justified_epoch: IntGauge,
     /// The pool's accounting metrics.
     pub pool: PoolMetrics,
+    /// The remote signer's metrics (`poolvc signer`).
+    pub signer: SignerMetrics,
 }
 
 impl Default for Metrics {
@@ -251,6 +254,7 @@ impl Metrics {
             finalized_epoch: finalized,
             justified_epoch: justified,
             pool: PoolMetrics::new(&r),
+            signer: SignerMetrics::new(&r),
             registry: r,
         }
     }
